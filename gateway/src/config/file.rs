@@ -1,0 +1,239 @@
+//! The configuration file exactly as written by the operator (serde, `deny_unknown_fields`).
+//!
+//! Nothing here is trusted yet: [`super::validate`] turns a [`FileConfig`] into a checked
+//! [`super::Config`] and names the file and key of every problem it finds.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9901";
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_CLIENT_IP_HEADER: &str = "true-client-ip";
+pub const DEFAULT_UPSTREAM_PORT: u16 = 443;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+pub const DEFAULT_H2_MAX_STREAMS: u32 = 100;
+pub const DEFAULT_EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Addresses the HTTPS listener binds.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    #[serde(default)]
+    pub admin: FileAdmin,
+    #[serde(default)]
+    pub limits: FileLimits,
+    #[serde(default, rename = "domain")]
+    pub domains: Vec<FileDomain>,
+}
+
+fn default_listen() -> Vec<String> {
+    vec![DEFAULT_LISTEN.to_owned()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdmin {
+    /// Address of the admin listener (`/metrics`, `/healthz`, `/readyz`); plain HTTP, keep it private.
+    #[serde(default = "d_admin_listen")]
+    pub listen: String,
+    /// Set to false to run without the admin listener.
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+}
+
+impl Default for FileAdmin {
+    fn default() -> Self {
+        FileAdmin {
+            listen: d_admin_listen(),
+            enabled: true,
+        }
+    }
+}
+
+fn d_admin_listen() -> String {
+    DEFAULT_ADMIN_LISTEN.to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    #[serde(default = "d_handshake", with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    #[serde(default = "d_header_read", with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    #[serde(default = "d_idle", with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    #[serde(default = "d_drain", with = "humantime_serde")]
+    pub drain_timeout: Duration,
+    #[serde(default = "d_max_conns")]
+    pub max_connections: usize,
+    #[serde(default = "d_max_header_bytes")]
+    pub max_header_bytes: usize,
+    #[serde(default = "d_h2_streams")]
+    pub h2_max_concurrent_streams: u32,
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        FileLimits {
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            h2_max_concurrent_streams: DEFAULT_H2_MAX_STREAMS,
+        }
+    }
+}
+
+fn d_handshake() -> Duration {
+    DEFAULT_HANDSHAKE_TIMEOUT
+}
+fn d_header_read() -> Duration {
+    DEFAULT_HEADER_READ_TIMEOUT
+}
+fn d_idle() -> Duration {
+    DEFAULT_IDLE_TIMEOUT
+}
+fn d_drain() -> Duration {
+    DEFAULT_DRAIN_TIMEOUT
+}
+fn d_max_conns() -> usize {
+    DEFAULT_MAX_CONNECTIONS
+}
+fn d_max_header_bytes() -> usize {
+    DEFAULT_MAX_HEADER_BYTES
+}
+fn d_h2_streams() -> u32 {
+    DEFAULT_H2_MAX_STREAMS
+}
+fn d_connect() -> Duration {
+    DEFAULT_CONNECT_TIMEOUT
+}
+fn d_response() -> Duration {
+    DEFAULT_RESPONSE_TIMEOUT
+}
+fn d_true() -> bool {
+    true
+}
+fn d_client_ip_header() -> String {
+    DEFAULT_CLIENT_IP_HEADER.to_owned()
+}
+fn d_port() -> u16 {
+    DEFAULT_UPSTREAM_PORT
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDomain {
+    /// The custom domain, e.g. `auth.example.com`.
+    pub name: String,
+    /// PEM: the server certificate followed by its intermediates.
+    pub cert: String,
+    /// PEM: the server private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: String,
+    #[serde(default)]
+    pub tls_policy: TlsPolicy,
+    /// Serve `mtls.<name>` with client-certificate authentication.
+    #[serde(default = "d_true")]
+    pub mtls_alias: bool,
+    #[serde(default = "d_client_ip_header")]
+    pub client_ip_header: String,
+    /// File holding the `cname-api-key` secret (surrounding whitespace is trimmed).
+    pub api_key_file: Option<String>,
+    /// Environment variable holding the `cname-api-key` secret.
+    pub api_key_env: Option<String>,
+    pub upstream: FileUpstream,
+    #[serde(default)]
+    pub mtls: FileMtls,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsPolicy {
+    /// TLS 1.2 and 1.3 with the provider's modern suites.
+    #[default]
+    Recommended,
+    /// FAPI 1 Advanced: TLS 1.3, or TLS 1.2 with ECDHE_RSA AES-GCM only and extended master secret.
+    Fapi,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUpstream {
+    /// The identity provider's edge hostname for this domain (TLS server name and default Host).
+    pub host: String,
+    #[serde(default = "d_port")]
+    pub port: u16,
+    /// Host header sent upstream; defaults to `host`.
+    pub host_header: Option<String>,
+    /// Connect to this socket address instead of resolving `host` (TLS still verifies `host`).
+    pub connect_to: Option<String>,
+    /// PEM bundle of CAs trusted for the upstream; the system roots when absent.
+    pub ca_file: Option<String>,
+    #[serde(default = "d_connect", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(default = "d_response", with = "humantime_serde")]
+    pub response_timeout: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMtls {
+    /// PEM files of the CAs that sign client certificates.
+    #[serde(default)]
+    pub client_ca: Vec<String>,
+    #[serde(default)]
+    pub self_signed: SelfSignedPolicy,
+    #[serde(default)]
+    pub no_certificate: NoCertificatePolicy,
+    /// Paths forwarded on the alias; everything else is 404.
+    pub routes: Option<Vec<String>>,
+    /// Send the client CAs' names in the CertificateRequest. Some clients (Go's crypto/tls) then
+    /// withhold a self-signed certificate; turn off when self-signed clients are expected.
+    #[serde(default = "d_true")]
+    pub advertise_ca_names: bool,
+}
+
+impl Default for FileMtls {
+    fn default() -> Self {
+        FileMtls {
+            client_ca: Vec::new(),
+            self_signed: SelfSignedPolicy::default(),
+            no_certificate: NoCertificatePolicy::default(),
+            routes: None,
+            advertise_ca_names: true,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfSignedPolicy {
+    /// Accept, prove key possession, forward with `FAILED:self-signed certificate`.
+    #[default]
+    Flag,
+    /// Refuse in the handshake (`unknown_ca` alert).
+    Reject,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NoCertificatePolicy {
+    /// 401 `invalid_client` JSON.
+    #[default]
+    Reject,
+    /// Forward without certificate headers; the provider decides.
+    Forward,
+}

@@ -1,0 +1,169 @@
+//! Configuration: the operator's TOML file ([`file`]) checked and loaded into a [`Config`].
+//!
+//! Every file the gateway would need at start (certificates, keys, CA bundles, the API key) is read
+//! and checked here, so `mtls-gateway check` and `mtls-gateway run` agree on what is valid, and a
+//! reload can build a complete new state before anything is swapped in.
+
+pub mod file;
+mod load;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+use mtls_policies::{IdentityHeaders, RouteList};
+use rustls::sign::CertifiedKey;
+use rustls::RootCertStore;
+use rustls_pki_types::TrustAnchor;
+
+pub use file::{NoCertificatePolicy, SelfSignedPolicy, TlsPolicy};
+pub(crate) use load::unix_now;
+pub use load::{load, load_str};
+
+/// Exit code for an invalid configuration (EX_USAGE from sysexits.h).
+pub const EXIT_CONFIG: i32 = 64;
+
+/// A validated configuration with every referenced file loaded.
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub listen: Vec<SocketAddr>,
+    /// `None` when the admin listener is disabled.
+    pub admin_listen: Option<SocketAddr>,
+    pub limits: Limits,
+    pub domains: Vec<Arc<DomainConfig>>,
+    /// Things that are valid but deserve attention (certificates expiring soon).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub handshake_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+    pub h2_max_concurrent_streams: u32,
+}
+
+pub struct DomainConfig {
+    /// Lower-case custom domain, e.g. `auth.example.com`.
+    pub name: String,
+    /// `mtls.<name>` when the alias is served.
+    pub alias: Option<String>,
+    pub certified_key: Arc<CertifiedKey>,
+    /// Unix seconds at which the server certificate expires.
+    pub cert_not_after: i64,
+    pub tls_policy: TlsPolicy,
+    pub identity_headers: IdentityHeaders,
+    pub api_key: ApiKey,
+    pub upstream: UpstreamConfig,
+    pub mtls: MtlsConfig,
+}
+
+impl fmt::Debug for DomainConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DomainConfig")
+            .field("name", &self.name)
+            .field("alias", &self.alias)
+            .field("tls_policy", &self.tls_policy)
+            .field("api_key", &self.api_key)
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `cname-api-key` secret. Its `Debug` never shows the value and the header value is marked
+/// sensitive, so HTTP/2 HPACK never indexes it.
+#[derive(Clone)]
+pub struct ApiKey(HeaderValue);
+
+impl ApiKey {
+    pub fn new(secret: &str) -> Option<ApiKey> {
+        let mut value = HeaderValue::from_str(secret).ok()?;
+        value.set_sensitive(true);
+        Some(ApiKey(value))
+    }
+
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+#[derive(Clone)]
+pub struct UpstreamConfig {
+    pub host: String,
+    pub port: u16,
+    pub host_header: HeaderValue,
+    pub connect_to: Option<SocketAddr>,
+    /// `None`: the system's root certificates.
+    pub roots: Option<Arc<RootCertStore>>,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+impl fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("connect_to", &self.connect_to)
+            .field("custom_roots", &self.roots.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct MtlsConfig {
+    pub client_cas: Vec<TrustAnchor<'static>>,
+    pub self_signed: SelfSignedPolicy,
+    pub no_certificate: NoCertificatePolicy,
+    pub routes: RouteList,
+    pub advertise_ca_names: bool,
+}
+
+/// One problem found in a configuration: the file, the key (`domain[0].upstream.ca_file`) and what
+/// was wrong. Secrets never appear in a problem text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub key: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.problem)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.problem)
+        }
+    }
+}
+
+/// Every problem found, so an operator fixes them in one round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}

@@ -1,0 +1,201 @@
+//! Every metric the gateway exports: names as constants, label sets bounded by construction
+//! (no thumbprints, paths or client addresses as label values). Listed in `docs/metrics.md`.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+pub const TLS_HANDSHAKES: &str = "mtls_gateway_tls_handshakes";
+pub const TLS_HANDSHAKE_DURATION: &str = "mtls_gateway_tls_handshake_duration_seconds";
+pub const CLIENT_CERT_VERDICTS: &str = "mtls_gateway_client_cert_verdicts";
+pub const CLIENT_CERT_TOO_LARGE: &str = "mtls_gateway_client_cert_too_large";
+pub const REQUESTS: &str = "mtls_gateway_requests";
+pub const REQUEST_DURATION: &str = "mtls_gateway_request_duration_seconds";
+pub const UPSTREAM_DURATION: &str = "mtls_gateway_upstream_duration_seconds";
+pub const UPSTREAM_ERRORS: &str = "mtls_gateway_upstream_errors";
+pub const REFUSALS: &str = "mtls_gateway_refusals";
+pub const ACTIVE_CONNECTIONS: &str = "mtls_gateway_active_connections";
+pub const CONNECTIONS_REFUSED: &str = "mtls_gateway_connections_refused";
+pub const CONFIG_RELOADS: &str = "mtls_gateway_config_reloads";
+pub const SERVER_CERT_EXPIRY: &str = "mtls_gateway_server_cert_expiry_timestamp_seconds";
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum HostKind {
+    domain,
+    alias,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HandshakeLabels {
+    pub host_kind: HostKind,
+    /// `ok`, or the failure class (`timeout`, `unknown_sni`, `cert_expired`, `bad_cert`, `error`).
+    pub outcome: &'static str,
+    pub version: &'static str,
+    pub resumed: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HostLabels {
+    pub host_kind: HostKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerdictLabels {
+    /// `success`, `failed`, `refused`, `none`.
+    pub outcome: &'static str,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub host_kind: HostKind,
+    pub status_class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DomainLabels {
+    pub domain: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs .. ~52 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 20))
+}
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub handshakes: Family<HandshakeLabels, Counter>,
+    pub handshake_duration: Family<HostLabels, Histogram, fn() -> Histogram>,
+    pub verdicts: Family<VerdictLabels, Counter>,
+    pub cert_too_large: Counter,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: Family<HostLabels, Histogram, fn() -> Histogram>,
+    pub upstream_duration: Histogram,
+    pub upstream_errors: Family<KindLabels, Counter>,
+    pub refusals: Family<KindLabels, Counter>,
+    pub active_connections: Gauge,
+    pub connections_refused: Family<KindLabels, Counter>,
+    pub config_reloads: Family<KindLabels, Counter>,
+    pub server_cert_expiry: Family<DomainLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            handshakes: Family::default(),
+            handshake_duration: Family::new_with_constructor(latency_histogram),
+            verdicts: Family::default(),
+            cert_too_large: Counter::default(),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(latency_histogram),
+            upstream_duration: latency_histogram(),
+            upstream_errors: Family::default(),
+            refusals: Family::default(),
+            active_connections: Gauge::default(),
+            connections_refused: Family::default(),
+            config_reloads: Family::default(),
+            server_cert_expiry: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            TLS_HANDSHAKES,
+            "TLS handshakes by host kind, outcome, version and resumption",
+            m.handshakes.clone(),
+        );
+        registry.register(
+            TLS_HANDSHAKE_DURATION,
+            "Time from ClientHello to finished handshake",
+            m.handshake_duration.clone(),
+        );
+        registry.register(
+            CLIENT_CERT_VERDICTS,
+            "Client-certificate verdicts on the mTLS alias, per request-serving connection",
+            m.verdicts.clone(),
+        );
+        registry.register(
+            CLIENT_CERT_TOO_LARGE,
+            "Requests refused because the encoded client certificate exceeds 4096 bytes",
+            m.cert_too_large.clone(),
+        );
+        registry.register(
+            REQUESTS,
+            "HTTP requests by host kind and status class",
+            m.requests.clone(),
+        );
+        registry.register(
+            REQUEST_DURATION,
+            "Time from request head to response head",
+            m.request_duration.clone(),
+        );
+        registry.register(
+            UPSTREAM_DURATION,
+            "Time the upstream took to answer with a response head",
+            m.upstream_duration.clone(),
+        );
+        registry.register(
+            UPSTREAM_ERRORS,
+            "Upstream failures by kind",
+            m.upstream_errors.clone(),
+        );
+        registry.register(
+            REFUSALS,
+            "Requests answered by the gateway itself, by refusal kind",
+            m.refusals.clone(),
+        );
+        registry.register(
+            ACTIVE_CONNECTIONS,
+            "Open client connections",
+            m.active_connections.clone(),
+        );
+        registry.register(
+            CONNECTIONS_REFUSED,
+            "Connections closed at accept, by reason",
+            m.connections_refused.clone(),
+        );
+        registry.register(
+            CONFIG_RELOADS,
+            "Configuration reloads by result",
+            m.config_reloads.clone(),
+        );
+        registry.register(
+            SERVER_CERT_EXPIRY,
+            "Server certificate notAfter as a Unix timestamp, per domain",
+            m.server_cert_expiry.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+pub fn status_class(status: http::StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

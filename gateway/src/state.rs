@@ -1,0 +1,86 @@
+//! The run-time state built from a validated [`Config`]: per host, its TLS config, trust and
+//! upstream client. Built completely before it is swapped in, so a reload is all or nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+
+use crate::config::{Config, DomainConfig};
+use crate::metrics::HostKind;
+use crate::tls::{self, EdgeClientVerifier, TlsBuildError};
+use crate::trust::Trust;
+use crate::upstream::{Upstream, UpstreamBuildError};
+
+/// One TLS server name we answer for.
+pub struct Host {
+    /// Lower-case server name (`auth.example.com` or `mtls.auth.example.com`).
+    pub name: String,
+    pub kind: HostKind,
+    pub tls: Arc<ServerConfig>,
+    pub domain: Arc<DomainRuntime>,
+}
+
+pub struct DomainRuntime {
+    pub config: Arc<DomainConfig>,
+    pub upstream: Upstream,
+    /// Present when the alias is served.
+    pub trust: Option<Arc<Trust>>,
+}
+
+pub struct State {
+    pub config: Config,
+    hosts: HashMap<String, Arc<Host>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Tls(#[from] TlsBuildError),
+    #[error("domain {domain}: upstream: {source}")]
+    Upstream {
+        domain: String,
+        source: UpstreamBuildError,
+    },
+}
+
+impl State {
+    pub fn build(config: Config) -> Result<State, BuildError> {
+        let mut hosts = HashMap::new();
+        for d in &config.domains {
+            let upstream = Upstream::new(&d.upstream).map_err(|source| BuildError::Upstream {
+                domain: d.name.clone(),
+                source,
+            })?;
+            let trust = d.alias.as_ref().map(|_| Arc::new(Trust::new(&d.mtls)));
+            let runtime = Arc::new(DomainRuntime {
+                config: d.clone(),
+                upstream,
+                trust: trust.clone(),
+            });
+            let plain = Host {
+                name: d.name.clone(),
+                kind: HostKind::domain,
+                tls: tls::server_config(d, None)?,
+                domain: runtime.clone(),
+            };
+            hosts.insert(d.name.clone(), Arc::new(plain));
+            if let (Some(alias), Some(trust)) = (&d.alias, trust) {
+                let verifier = Arc::new(EdgeClientVerifier::new(trust));
+                let host = Host {
+                    name: alias.clone(),
+                    kind: HostKind::alias,
+                    tls: tls::server_config(d, Some(verifier))?,
+                    domain: runtime,
+                };
+                hosts.insert(alias.clone(), Arc::new(host));
+            }
+        }
+        Ok(State { config, hosts })
+    }
+
+    /// The host for a ClientHello's server name (already lower-case, no trailing dot).
+    pub fn host(&self, sni: &str) -> Option<&Arc<Host>> {
+        self.hosts.get(sni)
+    }
+}

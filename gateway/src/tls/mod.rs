@@ -1,0 +1,127 @@
+//! Server-side TLS: the crypto provider, the two policy presets and one `ServerConfig` per host.
+
+mod verifier;
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::crypto::{aws_lc_rs, CryptoProvider};
+use rustls::server::{ResolvesServerCert, ServerSessionMemoryCache};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{CipherSuite, ServerConfig};
+
+pub use verifier::EdgeClientVerifier;
+
+use crate::config::{DomainConfig, TlsPolicy};
+
+/// Sessions remembered per host for TLS 1.2 session-id resumption (tickets need no server state).
+const SESSION_CACHE_ENTRIES: usize = 4096;
+
+/// ALPN: HTTP/2 first, HTTP/1.1 for everyone else.
+pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// The aws-lc-rs provider with rustls' default suites: the `recommended` preset.
+pub fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(aws_lc_rs::default_provider()))
+        .clone()
+}
+
+/// FAPI 1 Advanced (section 8.5): TLS 1.3 suites, and on TLS 1.2 only
+/// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256` and `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384` (the DHE
+/// variants are not offered by rustls). ChaCha20 on TLS 1.2, which rustls enables by default, is out.
+pub fn fapi_provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| {
+            let mut p = aws_lc_rs::default_provider();
+            p.cipher_suites.retain(|s| match s {
+                rustls::SupportedCipherSuite::Tls13(_) => true,
+                rustls::SupportedCipherSuite::Tls12(_) => FAPI_TLS12_SUITES.contains(&s.suite()),
+            });
+            Arc::new(p)
+        })
+        .clone()
+}
+
+pub const FAPI_TLS12_SUITES: [CipherSuite; 2] = [
+    CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsBuildError {
+    #[error("domain {domain}: {source}")]
+    Rustls {
+        domain: String,
+        source: rustls::Error,
+    },
+}
+
+/// The `ServerConfig` for one host of a domain: the plain domain never asks for a certificate,
+/// the alias asks (optionally) through `verifier`. Each gets its own ticketer and session cache so
+/// a session from the plain domain can never be resumed on the alias.
+pub fn server_config(
+    domain: &DomainConfig,
+    verifier: Option<Arc<EdgeClientVerifier>>,
+) -> Result<Arc<ServerConfig>, TlsBuildError> {
+    let wrap = |source| TlsBuildError::Rustls {
+        domain: domain.name.clone(),
+        source,
+    };
+    let (provider, fapi) = match domain.tls_policy {
+        TlsPolicy::Recommended => (provider(), false),
+        TlsPolicy::Fapi => (fapi_provider(), true),
+    };
+    let builder = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(wrap)?;
+    let builder = match verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let resolver: Arc<dyn ResolvesServerCert> =
+        Arc::new(SingleCertAndKey::from(domain.certified_key.clone()));
+    let mut config = builder.with_cert_resolver(resolver);
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_ENTRIES);
+    config.ticketer = aws_lc_rs::Ticketer::new().map_err(wrap)?;
+    config.ignore_client_order = true;
+    if fapi {
+        config.require_ems = true;
+    }
+    Ok(Arc::new(config))
+}
+
+/// A config for ClientHellos naming no host we serve: it resolves no certificate, so rustls ends
+/// the handshake with an alert instead of us silently closing the socket.
+pub fn refusing_config() -> Arc<ServerConfig> {
+    #[derive(Debug)]
+    struct NoCert;
+    impl ResolvesServerCert for NoCert {
+        fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            None
+        }
+    }
+    static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut c = ServerConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .expect("aws-lc-rs supports the default protocol versions")
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(NoCert));
+            c.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            Arc::new(c)
+        })
+        .clone()
+}
+
+/// Human-readable TLS version for logs and metric labels.
+pub fn version_label(v: Option<rustls::ProtocolVersion>) -> &'static str {
+    match v {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        _ => "unknown",
+    }
+}
