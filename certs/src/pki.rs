@@ -37,7 +37,7 @@ use time::{Duration, OffsetDateTime};
 use crate::encode::pem_block;
 use crate::issued::Issued;
 use crate::profiles::{
-    ca, client_leaf, issue, oversized, root_crl, self_sign, server_leaf, ROOT_CN,
+    ca, client_leaf, issue, oversized, random_serial, root_crl, self_sign, server_leaf, ROOT_CN,
 };
 
 /// Why the development PKI could not be created or written.
@@ -125,9 +125,9 @@ pub struct DevPki {
     pub root_crl_der: Vec<u8>,
 }
 
-/// The root's subject; the impostor CA copies it byte for byte.
 impl DevPki {
-    /// Generates a fresh PKI. Takes around a second, mostly for the RSA-4096 key.
+    /// Generates a fresh PKI. RSA key generation dominates the cost, so
+    /// test suites should generate one and share it.
     pub fn generate(spec: &PkiSpec) -> Result<DevPki, PkiError> {
         let parent = spec
             .domain
@@ -136,7 +136,8 @@ impl DevPki {
             .filter(|parent| parent.contains('.'))
             .ok_or_else(|| {
                 PkiError::Spec(format!(
-                    "domain {:?} needs at least three labels",
+                    "domain {:?} needs at least three labels, so that the wildcard \
+                     certificate for its parent is not a public-suffix wildcard",
                     spec.domain
                 ))
             })?;
@@ -202,8 +203,9 @@ impl DevPki {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let wrong_eku = by_root(params, KeyPair::generate()?)?;
 
-        let params = client_leaf("client-revoked", usual)?;
-        let revoked_serial = params.serial_number.clone().ok_or(PkiError::Random)?;
+        let mut params = client_leaf("client-revoked", usual)?;
+        let revoked_serial = random_serial()?;
+        params.serial_number = Some(revoked_serial.clone());
         let revoked = by_root(params, KeyPair::generate()?)?;
         let same_name_other_ca = issue(
             &client_leaf("client-same-name-other-ca", usual)?,

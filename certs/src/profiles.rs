@@ -19,6 +19,7 @@ use crate::pki::PkiError;
 /// notBefore and notAfter.
 pub(crate) type Validity = (OffsetDateTime, OffsetDateTime);
 
+/// The root's subject; the impostor CA copies it byte for byte.
 pub(crate) const ROOT_CN: &str = "Example Root CA";
 
 /// A CA under construction: its params double as rcgen's issuer data.
@@ -34,6 +35,8 @@ impl Ca {
     }
 }
 
+/// A CA valid for ten years, so it outlives every leaf it signs;
+/// self-signed when `parent` is `None`.
 pub(crate) fn ca(
     cn: &str,
     pathlen: Option<u8>,
@@ -58,6 +61,9 @@ pub(crate) fn ca(
     })
 }
 
+/// What every certificate shares: a CN-only subject (so each entry is
+/// recognisable in logs by its CN alone), a fresh random serial, and an
+/// authorityKeyIdentifier for tools that build paths by key ID.
 fn base_params(cn: &str, (not_before, not_after): Validity) -> Result<CertificateParams, PkiError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
@@ -69,6 +75,7 @@ fn base_params(cn: &str, (not_before, not_after): Validity) -> Result<Certificat
     Ok(params)
 }
 
+/// A TLS server certificate for `names` (DNS names or IP literals).
 pub(crate) fn server_leaf(
     cn: &str,
     names: &[&str],
@@ -83,6 +90,7 @@ pub(crate) fn server_leaf(
     Ok(params)
 }
 
+/// A TLS client certificate with the clientAuth EKU the gateway requires.
 pub(crate) fn client_leaf(cn: &str, validity: Validity) -> Result<CertificateParams, PkiError> {
     let mut params = base_params(cn, validity)?;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -90,6 +98,7 @@ pub(crate) fn client_leaf(cn: &str, validity: Validity) -> Result<CertificatePar
     Ok(params)
 }
 
+/// Signs `params` for `key` under `issuer`; `intermediates` go into the chain.
 pub(crate) fn issue(
     params: &CertificateParams,
     key: &KeyPair,
@@ -100,6 +109,7 @@ pub(crate) fn issue(
     Ok(Issued::new(cert.der().clone(), key, intermediates))
 }
 
+/// Self-signs `params` with a fresh P-256 key.
 pub(crate) fn self_sign(params: CertificateParams) -> Result<Issued, PkiError> {
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;

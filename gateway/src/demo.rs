@@ -77,7 +77,7 @@ listen = "127.0.0.1:0"
 
 [[domain]]
 name = "{domain}"
-cert = "server-chain.pem"
+cert = "server.pem"
 key = "server.key"
 api_key_file = "cname-api-key"
 

@@ -55,7 +55,14 @@ pub async fn handle(
         status: None,
         elapsed_ms: None,
     };
-    let resp = match forward(&cx, req, &mut upstream).await {
+    let result = match admit(&cx, &req) {
+        Ok(cert_headers) => forward(&cx, req, cert_headers, &mut upstream).await,
+        Err(refusal) => {
+            drain(req.into_body()).await;
+            Err(refusal)
+        }
+    };
+    let resp = match result {
         Ok(resp) => resp,
         Err(refusal) => {
             cx.shared
@@ -104,22 +111,47 @@ pub async fn handle(
     Ok(resp)
 }
 
+/// The checks made on the request head before anything is sent upstream. On success, the
+/// certificate headers to inject (alias only).
+fn admit<B>(
+    cx: &ConnContext,
+    req: &Request<B>,
+) -> Result<Option<(HeaderValue, HeaderValue)>, Refusal> {
+    check_authority(req, &cx.host.name)?;
+    if cx.host.kind != HostKind::alias {
+        return Ok(None);
+    }
+    if !cx.host.domain.config.mtls.routes.allows(req.uri().path()) {
+        return Err(Refusal::NotFound);
+    }
+    client_cert_headers(cx)
+}
+
+/// Reads and discards a refused request's body, up to a small size and time budget. Answering
+/// before the body is read makes HTTP/2 reset the stream, and some clients (curl among them)
+/// then report a framing error instead of our JSON answer.
+async fn drain(mut body: Incoming) {
+    const DRAIN_BYTES: usize = 64 * 1024;
+    const DRAIN_TIME: std::time::Duration = std::time::Duration::from_millis(500);
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut seen = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn forward(
     cx: &ConnContext,
     req: Request<Incoming>,
+    cert_headers: Option<(HeaderValue, HeaderValue)>,
     outcome: &mut UpstreamOutcome,
 ) -> Result<Response<ProxyBody>, Refusal> {
-    check_authority(&req, &cx.host.name)?;
     let domain = &cx.host.domain;
-    let cert_headers = if cx.host.kind == HostKind::alias {
-        if !domain.config.mtls.routes.allows(req.uri().path()) {
-            return Err(Refusal::NotFound);
-        }
-        client_cert_headers(cx)?
-    } else {
-        None
-    };
-
     let (mut parts, body) = req.into_parts();
     let headers = &mut parts.headers;
     strip_hop_by_hop(headers);

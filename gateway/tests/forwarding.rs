@@ -298,6 +298,7 @@ async fn alias_forwards_only_listed_paths() {
     ];
     for proto in BOTH {
         let client = Client::new(ALIAS, Some(ClientCert::leaf(&pki().client)), proto);
+        let before = h.upstream_requests();
         for path in tricks {
             let resp = client
                 .request(h.addr, Req::post(ALIAS, path, "x=1"))
@@ -307,7 +308,11 @@ async fn alias_forwards_only_listed_paths() {
             assert_eq!(resp.json()["error"], "not_found", "{path}");
             assert!(resp.json()["error_description"].is_string());
         }
-        assert_eq!(h.upstream_requests(), 0, "a refused path reached upstream");
+        assert_eq!(
+            h.upstream_requests(),
+            before,
+            "a refused path reached upstream"
+        );
         for path in [
             "/oauth/token",
             "/oauth/par",
@@ -406,7 +411,8 @@ async fn host_must_match_sni() {
         let resp = sender.send_request(req).await.unwrap();
         assert_eq!(resp.status(), want, "{authority}");
     }
-    assert_eq!(h.upstream_requests(), 4 + 2);
+    // One accepted request per protocol in the loop, two on the shared HTTP/2 connection.
+    assert_eq!(h.upstream_requests(), 2 + 2);
 }
 
 #[tokio::test]

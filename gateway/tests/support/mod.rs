@@ -71,7 +71,7 @@ impl Default for Options {
             mtls_extra: String::new(),
             upstream_extra: String::new(),
             domain_extra: String::new(),
-            server_cert: "server-chain.pem".into(),
+            server_cert: "server.pem".into(),
             server_key: "server.key".into(),
             client_ca: None,
         }
