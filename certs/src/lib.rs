@@ -21,6 +21,7 @@
 //! and webpki); PEM is parsed with `rustls-pki-types`.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod dn;
 pub mod encode;

@@ -5,6 +5,7 @@
 //! `client-certificate`, `client-certificate-ca-verified` and client-IP headers the provider
 //! expects. See `docs/architecture.md` for the request flow.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod admin;
 pub mod check;

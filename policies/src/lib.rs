@@ -14,6 +14,7 @@
 //! a reviewer read the whole policy without reading the proxy.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod hop_by_hop;
 pub mod host;
