@@ -60,7 +60,23 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<ProxyBody> {
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         ),
         "/healthz" => text(StatusCode::OK, "ok\n".into(), "text/plain"),
-        "/readyz" => text(StatusCode::OK, "ready\n".into(), "text/plain"),
+        "/readyz" => {
+            let state = shared.state.load();
+            let domains: Vec<String> = state
+                .config
+                .domains
+                .iter()
+                .map(|d| d.name.clone())
+                .collect();
+            match shared.readiness.check(&domains) {
+                Ok(()) => text(StatusCode::OK, "ready\n".into(), "text/plain"),
+                Err(failing) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("not ready\n{}\n", failing.join("\n")),
+                    "text/plain",
+                ),
+            }
+        }
         _ => text(StatusCode::NOT_FOUND, "not found\n".into(), "text/plain"),
     }
 }

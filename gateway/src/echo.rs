@@ -78,10 +78,22 @@ pub async fn start(
     })
 }
 
+/// Request header asking the stand-in to wait this many milliseconds before answering, to
+/// simulate a slow provider.
+pub const DELAY_HEADER: &str = "x-echo-delay-ms";
+
 async fn echo(
     req: Request<Incoming>,
 ) -> Result<Response<http_body_util::Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
+    let delay = parts
+        .headers
+        .get(DELAY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(ms) = delay {
+        tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
+    }
     let body = match http_body_util::Limited::new(body, MAX_ECHO_BODY)
         .collect()
         .await

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod echo;
 pub mod metrics;
+pub mod probe;
 pub mod proxy;
 pub mod respond;
 pub mod server;

@@ -53,7 +53,55 @@ pub struct VerdictLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub host_kind: HostKind,
+    /// A configured alias route, a well-known provider path, or `other`.
+    pub route: &'static str,
     pub status_class: &'static str,
+}
+
+/// Provider paths worth their own label on the plain domain; any other path is `other`, so the
+/// label's values stay bounded whatever clients request.
+const WELL_KNOWN_ROUTES: [&str; 7] = [
+    "/authorize",
+    "/co/authenticate",
+    "/oauth/token",
+    "/oauth/par",
+    "/userinfo",
+    "/oauth/revoke",
+    "/.well-known/openid-configuration",
+];
+
+/// The `route` label for a request path: a well-known path, one of the domain's configured routes
+/// (interned at load by [`intern_routes`]), or `other`. No lock, no allocation.
+pub fn route_label(path: &str, configured: &[&'static str]) -> &'static str {
+    WELL_KNOWN_ROUTES
+        .iter()
+        .chain(configured)
+        .find(|r| **r == path)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// Interns configured routes once per distinct string, so reloads never grow memory for a
+/// route already known.
+pub fn intern_routes<'a>(routes: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    routes
+        .into_iter()
+        .map(|r| match seen.get(r) {
+            Some(s) => *s,
+            None => {
+                let leaked: &'static str = Box::leak(r.to_owned().into_boxed_str());
+                seen.insert(leaked);
+                leaked
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -51,6 +51,7 @@ pub async fn handle(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = crate::metrics::route_label(&path, &cx.host.domain.config.mtls.route_labels);
     let mut upstream = UpstreamOutcome {
         status: None,
         elapsed_ms: None,
@@ -81,6 +82,7 @@ pub async fn handle(
     m.requests
         .get_or_create(&RequestLabels {
             host_kind: kind,
+            route,
             status_class: crate::metrics::status_class(resp.status()),
         })
         .inc();

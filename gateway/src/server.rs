@@ -28,6 +28,7 @@ use crate::state::{BuildError, State};
 pub struct Shared {
     pub state: ArcSwap<State>,
     pub metrics: Metrics,
+    pub readiness: crate::probe::Readiness,
 }
 
 impl Shared {
@@ -103,6 +104,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let shared = Arc::new(Shared {
         state: ArcSwap::from_pointee(state),
         metrics: Metrics::new(),
+        readiness: Default::default(),
     });
     shared.record_cert_expiry(&shared.state.load());
     let (stop, stop_rx) = watch::channel(false);
@@ -124,6 +126,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             stop_rx.clone(),
         ));
     }
+    tasks.spawn(crate::probe::run(shared.clone(), stop_rx.clone()));
     let admin_addr = match admin {
         Some(addr) => {
             let listener = TcpListener::bind(addr)

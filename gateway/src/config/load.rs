@@ -220,6 +220,10 @@ impl Loader {
                 client_cas,
                 self_signed: d.mtls.self_signed,
                 no_certificate: d.mtls.no_certificate,
+                route_labels: routes
+                    .as_ref()
+                    .map(|r| crate::metrics::intern_routes(r.iter()))
+                    .unwrap_or_default(),
                 routes: routes?,
                 advertise_ca_names: d.mtls.advertise_ca_names,
             },

@@ -128,6 +128,8 @@ pub struct MtlsConfig {
     pub self_signed: SelfSignedPolicy,
     pub no_certificate: NoCertificatePolicy,
     pub routes: RouteList,
+    /// The routes as interned metric label values.
+    pub route_labels: Vec<&'static str>,
     pub advertise_ca_names: bool,
 }
 

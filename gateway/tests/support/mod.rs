@@ -62,6 +62,8 @@ pub struct Options {
     pub server_key: String,
     /// Client CA file (path).
     pub client_ca: Option<PathBuf>,
+    /// Extra top-level tables (e.g. a `[limits]` table), placed before `[[domain]]`.
+    pub tables: String,
 }
 
 impl Default for Options {
@@ -74,8 +76,17 @@ impl Default for Options {
             server_cert: "server.pem".into(),
             server_key: "server.key".into(),
             client_ca: None,
+            tables: String::new(),
         }
     }
+}
+
+/// A written configuration with its PKI and a running upstream, not yet started.
+pub struct Prepared {
+    pub config_path: PathBuf,
+    pub echo: EchoServer,
+    pub dir: tempfile::TempDir,
+    silent: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub struct Harness {
@@ -87,8 +98,8 @@ pub struct Harness {
     _silent: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl Harness {
-    pub async fn start(opts: Options) -> Harness {
+impl Prepared {
+    pub async fn new(opts: Options) -> Prepared {
         let dir = tempfile::tempdir().expect("tempdir");
         pki().write_to(dir.path()).expect("write PKI");
         std::fs::write(dir.path().join("api-key"), format!("{API_KEY}\n")).expect("api key");
@@ -131,6 +142,7 @@ impl Harness {
 listen = ["127.0.0.1:0"]
 [admin]
 listen = "127.0.0.1:0"
+{tables}
 [[domain]]
 name = "{DOMAIN}"
 cert = "{cert}"
@@ -152,19 +164,32 @@ client_ca = ["{client_ca}"]
             domain_extra = opts.domain_extra,
             upstream_extra = opts.upstream_extra,
             mtls_extra = opts.mtls_extra,
+            tables = opts.tables,
         );
-        let path = dir.path().join("gateway.toml");
-        std::fs::write(&path, config).expect("config");
-        let config =
-            mtls_gateway::config::load(&path).unwrap_or_else(|e| panic!("config invalid: {e}"));
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        Prepared {
+            config_path,
+            echo,
+            dir,
+            silent,
+        }
+    }
+}
+
+impl Harness {
+    pub async fn start(opts: Options) -> Harness {
+        let p = Prepared::new(opts).await;
+        let config = mtls_gateway::config::load(&p.config_path)
+            .unwrap_or_else(|e| panic!("config invalid: {e}"));
         let gateway = mtls_gateway::start(config).await.expect("gateway start");
         Harness {
             addr: gateway.addrs[0],
             admin: gateway.admin_addr.expect("admin"),
             gateway: Some(gateway),
-            echo,
-            dir,
-            _silent: silent,
+            echo: p.echo,
+            dir: p.dir,
+            _silent: p.silent,
         }
     }
 
@@ -173,15 +198,22 @@ client_ca = ["{client_ca}"]
     }
 
     pub async fn metrics(&self) -> String {
-        let mut s = TcpStream::connect(self.admin).await.expect("admin connect");
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("write");
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.expect("read");
-        out
+        admin_get(self.admin, "/metrics").await
     }
+}
+
+/// GET on the admin listener; the whole raw HTTP/1.1 response.
+pub async fn admin_get(admin: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(admin).await.expect("admin connect");
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
 }
 
 /// A client identity to present.

@@ -1,0 +1,80 @@
+//! Upstream reachability for `/readyz`: a TCP connect to each domain's upstream, at start and then
+//! periodically. A replica whose provider edge cannot be reached reports not ready, so a load
+//! balancer sends its clients to a replica that can.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::server::Shared;
+
+const PROBE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Last probe result per domain; `None` until the first probe finished.
+#[derive(Default)]
+pub struct Readiness {
+    results: RwLock<HashMap<String, Result<(), String>>>,
+}
+
+impl Readiness {
+    /// Ready when every configured domain's last probe succeeded.
+    pub fn check(&self, domains: &[String]) -> Result<(), Vec<String>> {
+        let results = self.results.read().unwrap_or_else(|e| e.into_inner());
+        let failing: Vec<String> = domains
+            .iter()
+            .filter_map(|d| match results.get(d) {
+                Some(Ok(())) => None,
+                Some(Err(e)) => Some(format!("{d}: {e}")),
+                None => Some(format!("{d}: upstream not probed yet")),
+            })
+            .collect();
+        if failing.is_empty() {
+            Ok(())
+        } else {
+            Err(failing)
+        }
+    }
+
+    fn record(&self, domain: &str, result: Result<(), String>) {
+        let mut results = self.results.write().unwrap_or_else(|e| e.into_inner());
+        results.insert(domain.to_owned(), result);
+    }
+}
+
+pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let state = shared.state.load_full();
+        for d in &state.config.domains {
+            let u = &d.upstream;
+            let result = match u.connect_to {
+                Some(addr) => connect(addr, u.connect_timeout).await,
+                None => match tokio::net::lookup_host((u.host.as_str(), u.port)).await {
+                    Ok(mut addrs) => match addrs.next() {
+                        Some(addr) => connect(addr, u.connect_timeout).await,
+                        None => Err("no address".to_owned()),
+                    },
+                    Err(e) => Err(format!("resolve {}: {e}", u.host)),
+                },
+            };
+            if let Err(e) = &result {
+                tracing::warn!(domain = %d.name, error = %e, "upstream probe failed");
+            }
+            shared.readiness.record(&d.name, result);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("connect {addr}: {e}")),
+        Err(_) => Err(format!("connect {addr}: timed out after {timeout:?}")),
+    }
+}
