@@ -22,5 +22,6 @@ pub mod state;
 pub mod tls;
 pub mod trust;
 pub mod upstream;
+pub mod watch;
 
 pub use server::{start, RunningGateway};

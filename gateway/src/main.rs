@@ -129,35 +129,13 @@ async fn run(path: &Path) -> i32 {
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            _ = hup.recv() => reload(&gateway, path),
+            _ = hup.recv() => { gateway.shared.reload_from(path); }
         }
     }
     tracing::info!("stopping: draining in-flight requests");
     gateway.shutdown().await;
     tracing::info!("stopped");
     0
-}
-
-fn reload(gateway: &mtls_gateway::RunningGateway, path: &Path) {
-    match config::load(path) {
-        Ok(config) => match gateway.shared.reload(config) {
-            Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
-            Err(e) => {
-                tracing::error!(config = %path.display(), error = %e, "reload failed; the previous configuration keeps serving")
-            }
-        },
-        Err(errors) => {
-            gateway
-                .shared
-                .metrics
-                .config_reloads
-                .get_or_create(&mtls_gateway::metrics::KindLabels { kind: "failure" })
-                .inc();
-            for e in &errors.0 {
-                tracing::error!("reload failed; the previous configuration keeps serving: {e}");
-            }
-        }
-    }
 }
 
 fn init_logging(format: LogFormat) {

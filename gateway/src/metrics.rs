@@ -21,6 +21,7 @@ pub const ACTIVE_CONNECTIONS: &str = "mtls_gateway_active_connections";
 pub const CONNECTIONS_REFUSED: &str = "mtls_gateway_connections_refused";
 pub const CONFIG_RELOADS: &str = "mtls_gateway_config_reloads";
 pub const SERVER_CERT_EXPIRY: &str = "mtls_gateway_server_cert_expiry_timestamp_seconds";
+pub const CRL_NEXT_UPDATE: &str = "mtls_gateway_crl_next_update_timestamp_seconds";
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
@@ -114,6 +115,13 @@ pub struct DomainLabels {
     pub domain: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CrlLabels {
+    pub domain: String,
+    /// The CRL issuer's name (from configuration, so bounded).
+    pub issuer: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 100 µs .. ~52 s
     Histogram::new(exponential_buckets(0.0001, 2.0, 20))
@@ -134,6 +142,7 @@ pub struct Metrics {
     pub connections_refused: Family<KindLabels, Counter>,
     pub config_reloads: Family<KindLabels, Counter>,
     pub server_cert_expiry: Family<DomainLabels, Gauge>,
+    pub crl_next_update: Family<CrlLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -159,6 +168,7 @@ impl Metrics {
             connections_refused: Family::default(),
             config_reloads: Family::default(),
             server_cert_expiry: Family::default(),
+            crl_next_update: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -225,6 +235,11 @@ impl Metrics {
             SERVER_CERT_EXPIRY,
             "Server certificate notAfter as a Unix timestamp, per domain",
             m.server_cert_expiry.clone(),
+        );
+        registry.register(
+            CRL_NEXT_UPDATE,
+            "Client CRL nextUpdate as a Unix timestamp, per domain and CRL issuer",
+            m.crl_next_update.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -237,6 +237,13 @@ fn client_cert_headers(cx: &ConnContext) -> Result<Option<(HeaderValue, HeaderVa
             NoCertificatePolicy::Reject => Err(Refusal::ClientCertificateRequired),
             NoCertificatePolicy::Forward => Ok(None),
         },
+        Some(id)
+            if id.registered.is_none()
+                && cx.host.domain.config.mtls.edge_policy
+                    == crate::config::EdgePolicy::Registered =>
+        {
+            Err(Refusal::ClientCertificateNotRegistered)
+        }
         Some(id) => match &id.cert_header {
             Ok(cert) => Ok(Some((cert.clone(), id.verdict_header.clone()))),
             Err(len) => {

@@ -55,6 +55,8 @@ impl Shared {
     }
 
     fn record_cert_expiry(&self, state: &State) {
+        // A reload may drop a CRL or a domain: start from empty so stale series disappear.
+        self.metrics.crl_next_update.clear();
         for d in &state.config.domains {
             self.metrics
                 .server_cert_expiry
@@ -62,6 +64,50 @@ impl Shared {
                     domain: d.name.clone(),
                 })
                 .set(d.cert_not_after);
+            for crl in &d.mtls.crls {
+                if let Some(next) = crl.next_update {
+                    let labels = crate::metrics::CrlLabels {
+                        domain: d.name.clone(),
+                        issuer: crl.issuer.clone(),
+                    };
+                    self.metrics
+                        .crl_next_update
+                        .get_or_create(&labels)
+                        .set(next);
+                }
+            }
+        }
+    }
+
+    /// Reads the configuration file again and swaps it in. Errors are logged and counted; the
+    /// running state keeps serving.
+    pub fn reload_from(&self, path: &std::path::Path) -> bool {
+        match crate::config::load(path) {
+            Ok(config) => {
+                for w in &config.warnings {
+                    tracing::warn!("{w}");
+                }
+                match self.reload(config) {
+                    Ok(()) => {
+                        tracing::info!(config = %path.display(), "configuration reloaded");
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(config = %path.display(), error = %e, "reload failed; the previous configuration keeps serving");
+                        false
+                    }
+                }
+            }
+            Err(errors) => {
+                self.metrics
+                    .config_reloads
+                    .get_or_create(&KindLabels { kind: "failure" })
+                    .inc();
+                for e in &errors.0 {
+                    tracing::error!("reload failed; the previous configuration keeps serving: {e}");
+                }
+                false
+            }
         }
     }
 }
@@ -100,6 +146,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let listen = config.listen.clone();
     let admin = config.admin_listen;
     let limits = config.limits.clone();
+    let watch = config.watch;
+    let config_path = config.path.clone();
     let state = State::build(config)?;
     let shared = Arc::new(Shared {
         state: ArcSwap::from_pointee(state),
@@ -127,6 +175,14 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         ));
     }
     tasks.spawn(crate::probe::run(shared.clone(), stop_rx.clone()));
+    if let Some(debounce) = watch {
+        tasks.spawn(crate::watch::run(
+            shared.clone(),
+            config_path,
+            debounce,
+            stop_rx.clone(),
+        ));
+    }
     let admin_addr = match admin {
         Some(addr) => {
             let listener = TcpListener::bind(addr)

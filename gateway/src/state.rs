@@ -52,7 +52,7 @@ impl State {
                 domain: d.name.clone(),
                 source,
             })?;
-            let trust = d.alias.as_ref().map(|_| Arc::new(Trust::new(&d.mtls)));
+            let trust = d.alias.as_ref().map(|_| Arc::new(Trust::new(d.clone())));
             let runtime = Arc::new(DomainRuntime {
                 config: d.clone(),
                 upstream,

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use serde::Serialize;
 
@@ -27,6 +27,8 @@ pub enum Refusal {
     Misdirected,
     /// 401: the mTLS alias was reached without a client certificate.
     ClientCertificateRequired,
+    /// 401 `invalid_client`: the certificate matches no registered credential (`edge_policy = "registered"`).
+    ClientCertificateNotRegistered,
     /// 400: the client certificate would not fit in the forwarded header.
     ClientCertificateTooLarge { encoded_len: usize, limit: usize },
     /// 400 with a fixed explanation. `&'static str` so that request data can
@@ -38,6 +40,21 @@ pub enum Refusal {
     UpstreamTimeout,
     /// 500: a fault in the edge itself; details go to logs, not to clients.
     Internal,
+    /// 429: a rate limit refused the request; `retry_after_secs` becomes the
+    /// `Retry-After` header. The `error` code is the provider's own for its
+    /// 429s, so clients that already handle those need nothing new.
+    TooManyRequests { retry_after_secs: u64 },
+    /// 403: a browser request from an origin the application does not allow.
+    /// The provider answers these with a plain-text body, `Origin <origin> is
+    /// not allowed.`, without `error` or `error_description` ("Configure
+    /// Cross-Origin Resource Sharing", error codes), so [`Refusal::body`] is
+    /// that text, not JSON. `origin` is the normalised or sanitised value
+    /// (see `cors::origin_not_allowed`); empty when there was none.
+    OriginNotAllowed { origin: String },
+    /// 401 `unauthorized_client` "Cross origin login not allowed.": the
+    /// provider's answer from `/co/authenticate` when the application has
+    /// cross-origin authentication off.
+    CrossOriginLoginNotAllowed,
 }
 
 #[derive(Serialize)]
@@ -53,12 +70,16 @@ impl Refusal {
             Refusal::NotFound => StatusCode::NOT_FOUND,
             Refusal::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             Refusal::ClientCertificateRequired => StatusCode::UNAUTHORIZED,
+            Refusal::ClientCertificateNotRegistered => StatusCode::UNAUTHORIZED,
             Refusal::ClientCertificateTooLarge { .. } | Refusal::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
             Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Refusal::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+            Refusal::CrossOriginLoginNotAllowed => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -68,9 +89,13 @@ impl Refusal {
             Refusal::NotFound => "not_found",
             Refusal::Misdirected => "misdirected_request",
             Refusal::ClientCertificateRequired => "invalid_client",
+            Refusal::ClientCertificateNotRegistered => "invalid_client",
             Refusal::ClientCertificateTooLarge { .. } | Refusal::BadRequest(_) => "invalid_request",
             Refusal::UpstreamUnavailable | Refusal::UpstreamTimeout => "temporarily_unavailable",
             Refusal::Internal => "server_error",
+            Refusal::TooManyRequests { .. } => "too_many_attempts",
+            Refusal::OriginNotAllowed { .. } => "access_denied",
+            Refusal::CrossOriginLoginNotAllowed => "unauthorized_client",
         }
     }
 
@@ -80,6 +105,7 @@ impl Refusal {
             Refusal::NotFound => Cow::Borrowed("The requested path is not served on this host."),
             Refusal::Misdirected => Cow::Borrowed("The request's host does not match the TLS server name."),
             Refusal::ClientCertificateRequired => Cow::Borrowed("A client certificate is required on this host."),
+            Refusal::ClientCertificateNotRegistered => Cow::Borrowed("The client certificate is not registered for use on this host."),
             Refusal::ClientCertificateTooLarge { encoded_len, limit } => Cow::Owned(format!(
                 "The client certificate is {encoded_len} bytes when encoded, more than the limit of {limit} bytes."
             )),
@@ -87,6 +113,15 @@ impl Refusal {
             Refusal::UpstreamUnavailable => Cow::Borrowed("The identity provider could not be reached."),
             Refusal::UpstreamTimeout => Cow::Borrowed("The identity provider did not answer in time."),
             Refusal::Internal => Cow::Borrowed("The gateway could not process the request."),
+            Refusal::OriginNotAllowed { origin } if origin.is_empty() => {
+                Cow::Borrowed("Origin is not allowed.")
+            }
+            Refusal::OriginNotAllowed { origin } => Cow::Owned(format!("Origin {origin} is not allowed.")),
+            Refusal::CrossOriginLoginNotAllowed => Cow::Borrowed("Cross origin login not allowed."),
+            Refusal::TooManyRequests { retry_after_secs } => Cow::Owned(format!(
+                "Too many requests. Retry after {retry_after_secs} second{}.",
+                if *retry_after_secs == 1 { "" } else { "s" }
+            )),
         }
     }
 
@@ -101,30 +136,61 @@ impl Refusal {
         .unwrap_or_else(|_| FALLBACK_BODY.to_vec())
     }
 
+    /// The answer's body: [`Refusal::json_body`], except for
+    /// [`Refusal::OriginNotAllowed`], whose body is the provider's plain text.
+    pub fn body(&self) -> Vec<u8> {
+        match self {
+            Refusal::OriginNotAllowed { .. } => self.description().into_owned().into_bytes(),
+            _ => self.json_body(),
+        }
+    }
+
+    /// The `content-type` of [`Refusal::body`].
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Refusal::OriginNotAllowed { .. } => "text/plain; charset=utf-8",
+            _ => "application/json",
+        }
+    }
+
     /// Short stable label for metrics/logs (`"not_found"`, `"misdirected"`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             Refusal::NotFound => "not_found",
             Refusal::Misdirected => "misdirected",
             Refusal::ClientCertificateRequired => "client_certificate_required",
+            Refusal::ClientCertificateNotRegistered => "client_certificate_not_registered",
             Refusal::ClientCertificateTooLarge { .. } => "client_certificate_too_large",
             Refusal::BadRequest(_) => "bad_request",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
             Refusal::UpstreamTimeout => "upstream_timeout",
             Refusal::Internal => "internal",
+            Refusal::TooManyRequests { .. } => "too_many_requests",
+            Refusal::OriginNotAllowed { .. } => "origin_not_allowed",
+            Refusal::CrossOriginLoginNotAllowed => "cross_origin_login_not_allowed",
         }
     }
 
     /// The complete response: status, JSON body, `content-type:
     /// application/json` and `cache-control: no-store` (RFC 6749 §5.1 asks
     /// token-endpoint answers not to be cached; a cached refusal would outlive
-    /// its cause).
+    /// its cause). A 429 also carries `Retry-After`.
     pub fn response(&self) -> Response<Vec<u8>> {
-        let mut response = Response::new(self.json_body());
+        let mut response = Response::new(self.body());
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type()));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Refusal::OriginNotAllowed { .. } = self {
+            // The text echoes request data: never let it be sniffed as HTML.
+            headers.insert(
+                http::header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+        }
+        if let Refusal::TooManyRequests { retry_after_secs } = self {
+            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         response
     }
 }
@@ -151,6 +217,7 @@ mod tests {
             Refusal::NotFound,
             Refusal::Misdirected,
             Refusal::ClientCertificateRequired,
+            Refusal::ClientCertificateNotRegistered,
             Refusal::ClientCertificateTooLarge {
                 encoded_len: 12_345,
                 limit: 8_192,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+pub const DEFAULT_RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9901";
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,6 +33,8 @@ pub struct FileConfig {
     pub admin: FileAdmin,
     #[serde(default)]
     pub limits: FileLimits,
+    #[serde(default)]
+    pub reload: FileReload,
     #[serde(default, rename = "domain")]
     pub domains: Vec<FileDomain>,
 }
@@ -62,6 +65,30 @@ impl Default for FileAdmin {
 
 fn d_admin_listen() -> String {
     DEFAULT_ADMIN_LISTEN.to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileReload {
+    /// Reload when any file the configuration uses changes (SIGHUP always works).
+    #[serde(default = "d_true")]
+    pub watch: bool,
+    /// Quiet period after the last change before reloading, so a multi-file rotation is one reload.
+    #[serde(default = "d_debounce", with = "humantime_serde")]
+    pub debounce: Duration,
+}
+
+impl Default for FileReload {
+    fn default() -> Self {
+        FileReload {
+            watch: true,
+            debounce: DEFAULT_RELOAD_DEBOUNCE,
+        }
+    }
+}
+
+fn d_debounce() -> Duration {
+    DEFAULT_RELOAD_DEBOUNCE
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,9 +218,18 @@ pub struct FileUpstream {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileMtls {
-    /// PEM files of the CAs that sign client certificates.
+    /// CAs that sign client certificates: a PEM file name, or a table with the revocation depth.
     #[serde(default)]
-    pub client_ca: Vec<String>,
+    pub client_ca: Vec<FileClientCa>,
+    /// CRL files (PEM or DER) of the client CAs and their intermediates.
+    #[serde(default)]
+    pub crl: Vec<String>,
+    #[serde(default)]
+    pub stale_crl: StaleCrlPolicy,
+    #[serde(default)]
+    pub revoked: RevokedPolicy,
+    #[serde(default)]
+    pub crl_missing: CrlMissingPolicy,
     #[serde(default)]
     pub self_signed: SelfSignedPolicy,
     #[serde(default)]
@@ -204,18 +240,109 @@ pub struct FileMtls {
     /// withhold a self-signed certificate; turn off when self-signed clients are expected.
     #[serde(default = "d_true")]
     pub advertise_ca_names: bool,
+    /// Registered client credentials (TOML); see docs/operations.md.
+    pub registry: Option<String>,
+    #[serde(default)]
+    pub edge_policy: EdgePolicy,
+    /// Denied certificates (TOML): thumbprints and issuer + serial pairs.
+    pub deny_list: Option<String>,
 }
 
 impl Default for FileMtls {
     fn default() -> Self {
         FileMtls {
             client_ca: Vec::new(),
+            crl: Vec::new(),
+            stale_crl: StaleCrlPolicy::default(),
+            revoked: RevokedPolicy::default(),
+            crl_missing: CrlMissingPolicy::default(),
             self_signed: SelfSignedPolicy::default(),
             no_certificate: NoCertificatePolicy::default(),
             routes: None,
             advertise_ca_names: true,
+            registry: None,
+            edge_policy: EdgePolicy::default(),
+            deny_list: None,
         }
     }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum FileClientCa {
+    File(String),
+    Table {
+        file: String,
+        #[serde(default)]
+        revocation: RevocationDepth,
+    },
+}
+
+impl FileClientCa {
+    pub fn file(&self) -> &str {
+        match self {
+            FileClientCa::File(f) | FileClientCa::Table { file: f, .. } => f,
+        }
+    }
+    pub fn revocation(&self) -> RevocationDepth {
+        match self {
+            FileClientCa::File(_) => RevocationDepth::default(),
+            FileClientCa::Table { revocation, .. } => *revocation,
+        }
+    }
+}
+
+/// Which certificates of a chain ending at this CA are checked against the CRLs.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationDepth {
+    /// Every certificate in the chain (leaf and intermediates).
+    #[default]
+    Chain,
+    /// The leaf only.
+    Leaf,
+}
+
+/// A CRL past its nextUpdate.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleCrlPolicy {
+    /// Fail closed: certificates it covers are treated as revoked (see `revoked`).
+    #[default]
+    Enforce,
+    /// Keep using it; a warning is logged at load and the nextUpdate metric lets alerts fire.
+    Warn,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedPolicy {
+    /// Refuse in the handshake (`certificate_revoked` alert).
+    #[default]
+    Reject,
+    /// Forward with `FAILED:certificate revoked`.
+    Flag,
+}
+
+/// A chain certificate whose issuer has no configured CRL.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CrlMissingPolicy {
+    /// Treat its status as good (only issuers with a CRL are checked).
+    #[default]
+    Allow,
+    /// Treat it like a revoked certificate.
+    Deny,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgePolicy {
+    /// Verify, flag and forward every certificate; the provider decides.
+    #[default]
+    ForwardAll,
+    /// A certificate matching no registry entry is refused with 401 before any upstream call.
+    Registered,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]

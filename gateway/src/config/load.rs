@@ -46,6 +46,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         base,
         errors: Vec::new(),
         warnings: Vec::new(),
+        files: Vec::new(),
     };
     let config = cx.config(file);
     if cx.errors.is_empty() {
@@ -69,6 +70,7 @@ struct Loader {
     base: PathBuf,
     errors: Vec<ConfigError>,
     warnings: Vec<String>,
+    files: Vec<PathBuf>,
 }
 
 impl Loader {
@@ -80,8 +82,23 @@ impl Loader {
         });
     }
 
-    fn resolve(&self, p: &str) -> PathBuf {
-        self.base.join(p)
+    /// The path of a referenced file, remembered for the reload watcher.
+    fn resolve(&mut self, p: &str) -> PathBuf {
+        let path = self.base.join(p);
+        self.files.push(path.clone());
+        path
+    }
+
+    /// Reads a small text file (registry, deny list) referenced at `key`.
+    fn read_text(&mut self, key: &str, file: &str) -> Option<(String, PathBuf)> {
+        let path = self.resolve(file);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Some((t, path)),
+            Err(e) => {
+                self.error(key, format!("{}: cannot read: {e}", path.display()));
+                None
+            }
+        }
     }
 
     fn config(&mut self, file: FileConfig) -> Config {
@@ -156,8 +173,16 @@ impl Loader {
             listen,
             admin_listen,
             limits,
+            watch: file.reload.watch.then_some(file.reload.debounce),
             domains,
             warnings: Vec::new(),
+            files: {
+                let mut files = std::mem::take(&mut self.files);
+                files.push(self.path.clone());
+                files.sort();
+                files.dedup();
+                files
+            },
         }
     }
 
@@ -183,9 +208,57 @@ impl Loader {
         let upstream = self.upstream(&format!("{key}.upstream"), &d.upstream);
         let mk = format!("{key}.mtls");
         let mut client_cas = Vec::new();
-        for (i, f) in d.mtls.client_ca.iter().enumerate() {
-            client_cas.extend(self.anchors(&format!("{mk}.client_ca[{i}]"), f));
+        let mut ca_depths = Vec::new();
+        for (i, ca) in d.mtls.client_ca.iter().enumerate() {
+            let anchors = self.anchors(&format!("{mk}.client_ca[{i}]"), ca.file());
+            ca_depths.extend(std::iter::repeat_n(ca.revocation(), anchors.len()));
+            client_cas.extend(anchors);
         }
+        let mut crls = Vec::new();
+        for (i, f) in d.mtls.crl.iter().enumerate() {
+            crls.extend(self.crls(&format!("{mk}.crl[{i}]"), f, d.mtls.stale_crl));
+        }
+        let registry = d.mtls.registry.as_deref().and_then(|f| {
+            let (text, path) = self.read_text(&format!("{mk}.registry"), f)?;
+            let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+            match super::registry::load_registry(&text, &dir) {
+                Ok(r) => Some(r),
+                Err(problems) => {
+                    for p in problems {
+                        self.error(
+                            format!("{mk}.registry"),
+                            format!("{}: {}: {}", path.display(), p.key, p.problem),
+                        );
+                    }
+                    None
+                }
+            }
+        });
+        if d.mtls.edge_policy == super::EdgePolicy::Registered && d.mtls.registry.is_none() {
+            self.error(
+                format!("{mk}.edge_policy"),
+                "`registered` needs a `registry` file",
+            );
+        }
+        let deny = match d.mtls.deny_list.as_deref() {
+            None => Some(super::registry::DenyList::default()),
+            Some(f) => self
+                .read_text(&format!("{mk}.deny_list"), f)
+                .and_then(
+                    |(text, path)| match super::registry::load_deny_list(&text) {
+                        Ok(d) => Some(d),
+                        Err(problems) => {
+                            for p in problems {
+                                self.error(
+                                    format!("{mk}.deny_list"),
+                                    format!("{}: {}: {}", path.display(), p.key, p.problem),
+                                );
+                            }
+                            None
+                        }
+                    },
+                ),
+        };
         if alias.is_some() && d.mtls.client_ca.is_empty() {
             self.warnings.push(format!(
                 "{}: {mk}.client_ca: no client CA configured: every client certificate on mtls.{name} will be FAILED",
@@ -218,6 +291,14 @@ impl Loader {
             upstream: upstream?,
             mtls: MtlsConfig {
                 client_cas,
+                ca_depths,
+                crls,
+                stale_crl: d.mtls.stale_crl,
+                revoked: d.mtls.revoked,
+                crl_missing: d.mtls.crl_missing,
+                registry,
+                edge_policy: d.mtls.edge_policy,
+                deny: deny?,
                 self_signed: d.mtls.self_signed,
                 no_certificate: d.mtls.no_certificate,
                 route_labels: routes
@@ -329,6 +410,60 @@ impl Loader {
             ));
         }
         Some((Arc::new(certified), not_after))
+    }
+
+    fn crls(&mut self, key: &str, file: &str, stale: super::StaleCrlPolicy) -> Vec<super::Crl> {
+        use rustls_pki_types::CertificateRevocationListDer;
+        let path = self.resolve(file);
+        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_file_iter(&path) {
+            Ok(iter) => match iter.collect::<Result<Vec<_>, _>>() {
+                Ok(v) if !v.is_empty() => v.into_iter().map(|d| d.to_vec()).collect(),
+                // Not PEM: a DER file holds exactly one CRL.
+                _ => match std::fs::read(&path) {
+                    Ok(b) => vec![b],
+                    Err(e) => {
+                        self.error(key, format!("{}: cannot read: {e}", path.display()));
+                        return Vec::new();
+                    }
+                },
+            },
+            Err(e) => {
+                self.error(key, format!("{}: {}", path.display(), pem_problem(&e)));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for der in ders {
+            let list = match webpki::OwnedCertRevocationList::from_der(&der) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.error(key, format!("{}: not a usable CRL: {e}", path.display()));
+                    continue;
+                }
+            };
+            let (issuer, next_update) = crl_facts(&der);
+            if let Some(next) = next_update {
+                if next <= unix_now() {
+                    let msg = format!(
+                        "{}: {key}: the CRL of {issuer} in {file} is past its nextUpdate ({})",
+                        self.path.display(),
+                        rfc3339(next)
+                    );
+                    match stale {
+                        super::StaleCrlPolicy::Warn => self.warnings.push(msg),
+                        super::StaleCrlPolicy::Enforce => self.warnings.push(format!(
+                            "{msg}; stale_crl = \"enforce\": certificates it covers are treated as revoked"
+                        )),
+                    }
+                }
+            }
+            out.push(super::Crl {
+                list: list.into(),
+                issuer,
+                next_update,
+            });
+        }
+        out
     }
 
     fn anchors(&mut self, key: &str, file: &str) -> Vec<TrustAnchor<'static>> {
@@ -478,6 +613,18 @@ impl Loader {
             connect_timeout: u.connect_timeout,
             response_timeout: u.response_timeout,
         })
+    }
+}
+
+/// Issuer (RFC 4514) and nextUpdate of a CRL, for logs and metrics.
+fn crl_facts(der: &[u8]) -> (String, Option<i64>) {
+    use x509_parser::prelude::FromDer;
+    match x509_parser::revocation_list::CertificateRevocationList::from_der(der) {
+        Ok((_, crl)) => (
+            mtls_certs::dn::rfc4514(crl.issuer()),
+            crl.next_update().map(|t| t.timestamp()),
+        ),
+        Err(_) => ("unknown issuer".to_owned(), None),
     }
 }
 

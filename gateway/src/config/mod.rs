@@ -6,6 +6,7 @@
 
 pub mod file;
 mod load;
+pub mod registry;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -19,7 +20,10 @@ use rustls::sign::CertifiedKey;
 use rustls::RootCertStore;
 use rustls_pki_types::TrustAnchor;
 
-pub use file::{NoCertificatePolicy, SelfSignedPolicy, TlsPolicy};
+pub use file::{
+    CrlMissingPolicy, EdgePolicy, NoCertificatePolicy, RevocationDepth, RevokedPolicy,
+    SelfSignedPolicy, StaleCrlPolicy, TlsPolicy,
+};
 pub(crate) use load::unix_now;
 pub use load::{load, load_str};
 
@@ -34,9 +38,14 @@ pub struct Config {
     /// `None` when the admin listener is disabled.
     pub admin_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// `Some(debounce)` when file watching is on.
+    pub watch: Option<Duration>,
     pub domains: Vec<Arc<DomainConfig>>,
     /// Things that are valid but deserve attention (certificates expiring soon).
     pub warnings: Vec<String>,
+    /// Every file the configuration read, the configuration itself included: what a watcher
+    /// must watch for a live reload.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,12 +134,30 @@ impl fmt::Debug for UpstreamConfig {
 
 pub struct MtlsConfig {
     pub client_cas: Vec<TrustAnchor<'static>>,
+    /// The revocation depth for each anchor in `client_cas` (same order).
+    pub ca_depths: Vec<RevocationDepth>,
+    pub crls: Vec<Crl>,
+    pub stale_crl: StaleCrlPolicy,
+    pub revoked: RevokedPolicy,
+    pub crl_missing: CrlMissingPolicy,
+    pub registry: Option<registry::Registry>,
+    pub edge_policy: EdgePolicy,
+    pub deny: registry::DenyList,
     pub self_signed: SelfSignedPolicy,
     pub no_certificate: NoCertificatePolicy,
     pub routes: RouteList,
     /// The routes as interned metric label values.
     pub route_labels: Vec<&'static str>,
     pub advertise_ca_names: bool,
+}
+
+/// A loaded certificate revocation list.
+pub struct Crl {
+    pub list: webpki::CertRevocationList<'static>,
+    /// RFC 4514 issuer name, for logs and the nextUpdate metric.
+    pub issuer: String,
+    /// Unix seconds; `None` when the CRL has no nextUpdate.
+    pub next_update: Option<i64>,
 }
 
 /// One problem found in a configuration: the file, the key (`domain[0].upstream.ca_file`) and what
