@@ -38,6 +38,22 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
     rdns.into_iter().rev().collect::<Vec<_>>().join(",")
 }
 
+/// The newline-separated form the identity provider's management API takes
+/// as a `cert_subject_dn` credential's `subject_dn`
+/// (`C=XX\nST=StateName\n…\nCN=CommonNameOrHostname` in its documentation).
+///
+/// Unlike [`rfc4514`], the RDNs come in DER order, most significant first —
+/// the order `openssl req -subj "/C=…/CN=…"` writes them — one per line.
+/// Attribute names and value escaping are the RFC 4514 ones (multi-valued
+/// RDNs joined with `+`), so a value holding a newline is written as `\0A`
+/// and cannot split into a forged extra RDN line.
+pub fn newline_separated(name: &X509Name<'_>) -> String {
+    name.iter_rdn()
+        .map(|rdn| rdn.iter().map(attribute).collect::<Vec<_>>().join("+"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn attribute(atv: &AttributeTypeAndValue<'_>) -> String {
     let oid = atv.attr_type().to_id_string();
     let ty = SHORT_NAMES
@@ -222,6 +238,24 @@ mod tests {
             ),
         ]));
         assert_eq!(s, "CN=Grüße,2.5.4.5=SN-42");
+    }
+
+    #[test]
+    fn newline_separated_keeps_der_order_and_escapes() {
+        let key = KeyPair::generate().unwrap();
+        let cert = params(vec![
+            (DnType::CountryName, "XX".into()),
+            (DnType::OrganizationName, "A, B\nC".into()),
+            (DnType::CommonName, "client-1".into()),
+        ])
+        .self_signed(&key)
+        .unwrap();
+        let (_, x509) = X509Certificate::from_der(cert.der()).unwrap();
+        assert_eq!(
+            newline_separated(x509.subject()),
+            "C=XX\nO=A\\, B\\0AC\nCN=client-1"
+        );
+        assert_eq!(rfc4514(x509.subject()), r"CN=client-1,O=A\, B\0AC,C=XX");
     }
 
     #[test]

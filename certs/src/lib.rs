@@ -23,8 +23,10 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod crl;
 pub mod dn;
 pub mod encode;
+pub mod inspect;
 pub mod issued;
 pub mod leaf;
 pub mod names;
@@ -33,7 +35,9 @@ pub mod pki_files;
 mod profiles;
 pub mod thumbprint;
 
+pub use crl::{sign_crl, SignedCrl};
 pub use encode::{escaped_pem, escaped_pem_len, pem, CLIENT_CERT_HEADER_LIMIT};
+pub use inspect::{inspect, inspect_pem, InspectError, Inspection, ValidityStatus};
 pub use issued::Issued;
 pub use leaf::{check_client_leaf, is_self_signed, LeafError, LeafFacts};
 pub use names::{cert_covers, dns_names, ip_addresses, not_after, pattern_covers, NameError};

@@ -32,7 +32,7 @@ pub fn run(path: &Path) -> i32 {
             None => format!("{} -> {}", d.name, d.upstream.host),
         })
         .collect();
-    if let Err(e) = State::build(config) {
+    if let Err(e) = State::build(config, None) {
         eprintln!("error: {}: {e}", path.display());
         return EXIT_CONFIG;
     }

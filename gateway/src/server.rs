@@ -34,7 +34,7 @@ pub struct Shared {
 impl Shared {
     /// Builds and swaps in a new state; the old one keeps serving if the new one fails.
     pub fn reload(&self, config: Config) -> Result<(), BuildError> {
-        match State::build(config) {
+        match State::build(config, Some(&self.state.load())) {
             Ok(state) => {
                 self.record_cert_expiry(&state);
                 self.state.store(Arc::new(state));
@@ -148,7 +148,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let limits = config.limits.clone();
     let watch = config.watch;
     let config_path = config.path.clone();
-    let state = State::build(config)?;
+    let state = State::build(config, None)?;
     let shared = Arc::new(Shared {
         state: ArcSwap::from_pointee(state),
         metrics: Metrics::new(),
@@ -464,6 +464,12 @@ fn handshake_failure(e: &std::io::Error) -> &'static str {
         Some(E::InvalidCertificate(C::BadEncoding)) => "cert_malformed",
         Some(E::InvalidCertificate(C::UnknownIssuer)) => "cert_untrusted",
         Some(E::InvalidCertificate(C::BadSignature)) => "cert_bad_signature",
+        Some(E::InvalidCertificate(
+            C::Revoked
+            | C::ExpiredRevocationList
+            | C::ExpiredRevocationListContext { .. }
+            | C::UnknownRevocationStatus,
+        )) => "cert_revoked",
         Some(E::InvalidCertificate(_)) => "cert_invalid",
         Some(E::AlertReceived(_)) => "alert_received",
         Some(E::NoApplicationProtocol) => "no_alpn",

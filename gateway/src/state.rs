@@ -45,7 +45,9 @@ pub enum BuildError {
 }
 
 impl State {
-    pub fn build(config: Config) -> Result<State, BuildError> {
+    /// Builds the state for `config`. With `previous`, each host that existed before keeps its
+    /// session-ticket keys and session cache.
+    pub fn build(config: Config, previous: Option<&State>) -> Result<State, BuildError> {
         let mut hosts = HashMap::new();
         for d in &config.domains {
             let upstream = Upstream::new(&d.upstream).map_err(|source| BuildError::Upstream {
@@ -61,7 +63,7 @@ impl State {
             let plain = Host {
                 name: d.name.clone(),
                 kind: HostKind::domain,
-                tls: tls::server_config(d, None)?,
+                tls: tls::server_config(d, None, resumption_of(previous, &d.name))?,
                 domain: runtime.clone(),
             };
             hosts.insert(d.name.clone(), Arc::new(plain));
@@ -70,7 +72,7 @@ impl State {
                 let host = Host {
                     name: alias.clone(),
                     kind: HostKind::alias,
-                    tls: tls::server_config(d, Some(verifier))?,
+                    tls: tls::server_config(d, Some(verifier), resumption_of(previous, alias))?,
                     domain: runtime,
                 };
                 hosts.insert(alias.clone(), Arc::new(host));
@@ -83,4 +85,10 @@ impl State {
     pub fn host(&self, sni: &str) -> Option<&Arc<Host>> {
         self.hosts.get(sni)
     }
+}
+
+fn resumption_of(previous: Option<&State>, host: &str) -> Option<tls::Resumption> {
+    previous
+        .and_then(|p| p.host(host))
+        .map(|h| tls::Resumption::of(&h.tls))
 }

@@ -61,9 +61,34 @@ pub enum TlsBuildError {
 /// The `ServerConfig` for one host of a domain: the plain domain never asks for a certificate,
 /// the alias asks (optionally) through `verifier`. Each gets its own ticketer and session cache so
 /// a session from the plain domain can never be resumed on the alias.
+/// Session-resumption state kept across reloads, so a reload does not force every client into a
+/// full handshake. Resumed sessions are re-checked against the new trust (see `trust.rs`).
+#[derive(Clone)]
+pub struct Resumption {
+    pub ticketer: Arc<dyn rustls::server::ProducesTickets>,
+    pub sessions: Arc<dyn rustls::server::StoresServerSessions>,
+}
+
+impl Resumption {
+    pub fn new() -> Result<Resumption, rustls::Error> {
+        Ok(Resumption {
+            ticketer: aws_lc_rs::Ticketer::new()?,
+            sessions: ServerSessionMemoryCache::new(SESSION_CACHE_ENTRIES),
+        })
+    }
+
+    pub fn of(config: &ServerConfig) -> Resumption {
+        Resumption {
+            ticketer: config.ticketer.clone(),
+            sessions: config.session_storage.clone(),
+        }
+    }
+}
+
 pub fn server_config(
     domain: &DomainConfig,
     verifier: Option<Arc<EdgeClientVerifier>>,
+    resumption: Option<Resumption>,
 ) -> Result<Arc<ServerConfig>, TlsBuildError> {
     let wrap = |source| TlsBuildError::Rustls {
         domain: domain.name.clone(),
@@ -84,8 +109,12 @@ pub fn server_config(
         Arc::new(SingleCertAndKey::from(domain.certified_key.clone()));
     let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-    config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_ENTRIES);
-    config.ticketer = aws_lc_rs::Ticketer::new().map_err(wrap)?;
+    let resumption = match resumption {
+        Some(r) => r,
+        None => Resumption::new().map_err(wrap)?,
+    };
+    config.session_storage = resumption.sessions;
+    config.ticketer = resumption.ticketer;
     config.ignore_client_order = true;
     if fapi {
         config.require_ems = true;

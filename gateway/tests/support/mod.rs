@@ -64,6 +64,8 @@ pub struct Options {
     pub client_ca: Option<PathBuf>,
     /// Extra top-level tables (e.g. a `[limits]` table), placed before `[[domain]]`.
     pub tables: String,
+    /// Extra files (name, contents) written into the configuration directory before it loads.
+    pub files: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
             server_key: "server.key".into(),
             client_ca: None,
             tables: String::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -103,6 +106,9 @@ impl Prepared {
         let dir = tempfile::tempdir().expect("tempdir");
         pki().write_to(dir.path()).expect("write PKI");
         std::fs::write(dir.path().join("api-key"), format!("{API_KEY}\n")).expect("api key");
+        for (name, contents) in &opts.files {
+            std::fs::write(dir.path().join(name), contents).expect("extra file");
+        }
         let echo = mtls_gateway::echo::start(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             pki().upstream.chain_der(),
