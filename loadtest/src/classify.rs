@@ -179,18 +179,26 @@ fn certificate_error(c: &CertificateError) -> &'static str {
 }
 
 /// A failed HTTP exchange. hyper and h2 wrap the transport's `io::Error`, which in turn wraps
-/// the rustls error — and `io::Error::source()` skips its own payload, so each link of the chain
-/// is inspected rather than only followed.
+/// the rustls error — and `io::Error::source()` skips its own payload — so each link of the
+/// chain, and each `io::Error`'s payload, is inspected rather than only followed.
 pub fn http(e: &(dyn StdError + 'static), phase: Phase) -> ErrorClass {
+    let mut first_io: Option<&io::Error> = None;
     let mut next: Option<&(dyn StdError + 'static)> = Some(e);
     while let Some(err) = next {
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            return io_in_http(io, phase);
-        }
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return tls_error(tls);
         }
+        if let Some(io_err) = err.downcast_ref::<io::Error>() {
+            first_io.get_or_insert(io_err);
+            if let Some(inner) = io_err.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
         next = err.source();
+    }
+    if let Some(io_err) = first_io {
+        return io(io_err, phase);
     }
     if let Some(h) = e.downcast_ref::<hyper::Error>() {
         if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
@@ -201,22 +209,6 @@ pub fn http(e: &(dyn StdError + 'static), phase: Phase) -> ErrorClass {
         }
     }
     ErrorClass::Protocol
-}
-
-fn io_in_http(e: &io::Error, phase: Phase) -> ErrorClass {
-    // h2 reports its own protocol errors as io::Error::other(h2::Error) in places.
-    match e.get_ref() {
-        Some(inner) if inner.downcast_ref::<rustls::Error>().is_none() => {
-            if let Some(deeper) = inner.source() {
-                let c = http(deeper, phase);
-                if c != ErrorClass::Protocol {
-                    return c;
-                }
-            }
-            io(e, phase)
-        }
-        _ => io(e, phase),
-    }
 }
 
 #[cfg(test)]
@@ -272,7 +264,10 @@ mod tests {
     #[test]
     fn plain_io_errors_by_kind() {
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
-        assert_eq!(io(&reset, Phase::Request), ErrorClass::Closed(Phase::Request));
+        assert_eq!(
+            io(&reset, Phase::Request),
+            ErrorClass::Closed(Phase::Request)
+        );
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(connect(&refused), ErrorClass::ConnectRefused);
         let other = io::Error::from(io::ErrorKind::AddrNotAvailable);

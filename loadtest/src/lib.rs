@@ -27,6 +27,7 @@ pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod svg;
+pub mod transport;
 
 pub use cli::Args;
 pub use modes::Mode;
