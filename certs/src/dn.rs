@@ -78,7 +78,7 @@ fn decode_string(value: &Any<'_>) -> Option<String> {
         | Tag::NumericString
         | Tag::VisibleString => std::str::from_utf8(data).ok().map(str::to_owned),
         Tag::BmpString => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return None;
             }
             let units = data.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
@@ -87,7 +87,7 @@ fn decode_string(value: &Any<'_>) -> Option<String> {
                 .ok()
         }
         Tag::UniversalString => {
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 return None;
             }
             data.chunks(4)

@@ -57,6 +57,7 @@ impl Shared {
     fn record_cert_expiry(&self, state: &State) {
         // A reload may drop a CRL or a domain: start from empty so stale series disappear.
         self.metrics.crl_next_update.clear();
+        self.metrics.server_cert_expiry.clear();
         for d in &state.config.domains {
             self.metrics
                 .server_cert_expiry

@@ -37,6 +37,11 @@ fn relevant(event: &notify::Event, targets: &HashSet<(PathBuf, OsString)>) -> bo
         let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
             return false;
         };
+        // Kubernetes updates a mounted ConfigMap or Secret by swapping a `..data` symlink (and
+        // `..<timestamp>` directories) next to the files: the files' own paths see no event.
+        if name.as_encoded_bytes().starts_with(b"..") {
+            return true;
+        }
         let parent = parent.canonicalize().unwrap_or_else(|_| parent.to_owned());
         targets.contains(&(parent, name.to_owned()))
     })
