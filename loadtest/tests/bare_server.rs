@@ -251,3 +251,34 @@ async fn keepalive_against_the_bare_server_reuses_connections() {
     );
     assert_eq!(s.handshakes, s.connections);
 }
+
+/// A server that accepts TCP and never speaks: the handshake phase times out, by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_a_handshake_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let mut args = client_args(addr, ALIAS);
+    let i = args.iter().position(|a| a == "--timeout").expect("timeout") + 1;
+    args[i] = "200ms".into();
+    let s = run(&with(
+        args,
+        &["--mode", "handshake", "--count", "4", "-c", "4"],
+    ))
+    .await;
+    assert_eq!(
+        s.errors_by_class.get("timeout:handshake"),
+        Some(&4),
+        "{:?}",
+        s.errors_by_class
+    );
+    assert_eq!(s.connections, 4);
+    holder.abort();
+}
