@@ -487,3 +487,36 @@ fn pem_der(pem: &str) -> Vec<u8> {
 fn pki_thumbprint(pem: &str) -> String {
     mtls_certs::Thumbprint::of(&pem_der(pem)).hex()
 }
+
+/// Oversized request heads are refused by the HTTP layer and never reach the upstream.
+#[tokio::test]
+async fn oversized_request_heads_are_refused() {
+    let h = Harness::start(Options {
+        tables: "[limits]\nmax_headers = 20\nmax_header_bytes = 8192".into(),
+        ..Options::default()
+    })
+    .await;
+    let client = Client::new(DOMAIN, None, Proto::H1);
+    let mut many = Req::get(DOMAIN, "/x");
+    for i in 0..40 {
+        many = many.header(&format!("x-h{i}"), "v");
+    }
+    let big = Req::get(DOMAIN, "/x").header("x-big", &"a".repeat(20_000));
+    for req in [many, big] {
+        match client.request(h.addr, req).await {
+            Ok(r) => assert!(
+                r.status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+                    || r.status.is_client_error(),
+                "{:?}",
+                r.status
+            ),
+            Err(_) => {} // closed without an answer is also a refusal
+        }
+    }
+    let ok = client
+        .request(h.addr, Req::get(DOMAIN, "/x"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(h.upstream_requests(), 1);
+}

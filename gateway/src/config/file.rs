@@ -20,6 +20,7 @@ pub const DEFAULT_CLIENT_IP_HEADER: &str = "true-client-ip";
 pub const DEFAULT_UPSTREAM_PORT: u16 = 443;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+pub const DEFAULT_MAX_HEADERS: usize = 100;
 pub const DEFAULT_H2_MAX_STREAMS: u32 = 100;
 pub const DEFAULT_EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -106,6 +107,9 @@ pub struct FileLimits {
     pub max_connections: usize,
     #[serde(default = "d_max_header_bytes")]
     pub max_header_bytes: usize,
+    /// HTTP/1.1 request header count; more is answered 431.
+    #[serde(default = "d_max_headers")]
+    pub max_headers: usize,
     #[serde(default = "d_h2_streams")]
     pub h2_max_concurrent_streams: u32,
 }
@@ -119,6 +123,7 @@ impl Default for FileLimits {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_headers: DEFAULT_MAX_HEADERS,
             h2_max_concurrent_streams: DEFAULT_H2_MAX_STREAMS,
         }
     }
@@ -141,6 +146,9 @@ fn d_max_conns() -> usize {
 }
 fn d_max_header_bytes() -> usize {
     DEFAULT_MAX_HEADER_BYTES
+}
+fn d_max_headers() -> usize {
+    DEFAULT_MAX_HEADERS
 }
 fn d_h2_streams() -> u32 {
     DEFAULT_H2_MAX_STREAMS

@@ -140,6 +140,7 @@ impl Loader {
             drain_timeout: l.drain_timeout,
             max_connections: l.max_connections,
             max_header_bytes: l.max_header_bytes,
+            max_headers: l.max_headers,
             h2_max_concurrent_streams: l.h2_max_concurrent_streams,
         };
         if file.domains.is_empty() {

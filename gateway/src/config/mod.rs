@@ -56,6 +56,7 @@ pub struct Limits {
     pub drain_timeout: Duration,
     pub max_connections: usize,
     pub max_header_bytes: usize,
+    pub max_headers: usize,
     pub h2_max_concurrent_streams: u32,
 }
 
