@@ -503,14 +503,9 @@ async fn oversized_request_heads_are_refused() {
     }
     let big = Req::get(DOMAIN, "/x").header("x-big", &"a".repeat(20_000));
     for req in [many, big] {
-        match client.request(h.addr, req).await {
-            Ok(r) => assert!(
-                r.status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
-                    || r.status.is_client_error(),
-                "{:?}",
-                r.status
-            ),
-            Err(_) => {} // closed without an answer is also a refusal
+        // Closed without an answer is also a refusal; an answer must be a 4xx.
+        if let Ok(r) = client.request(h.addr, req).await {
+            assert!(r.status.is_client_error(), "{:?}", r.status);
         }
     }
     let ok = client
