@@ -15,6 +15,7 @@ pub mod echo;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
+pub mod ratelimit;
 pub mod respond;
 pub mod server;
 pub mod signals;

@@ -21,6 +21,9 @@ pub const ACTIVE_CONNECTIONS: &str = "mtls_gateway_active_connections";
 pub const CONNECTIONS_REFUSED: &str = "mtls_gateway_connections_refused";
 pub const CONFIG_RELOADS: &str = "mtls_gateway_config_reloads";
 pub const SERVER_CERT_EXPIRY: &str = "mtls_gateway_server_cert_expiry_timestamp_seconds";
+pub const RATELIMIT_DECISIONS: &str = "mtls_gateway_ratelimit_decisions";
+pub const RATELIMIT_REDIS_ERRORS: &str = "mtls_gateway_ratelimit_redis_errors";
+pub const RATELIMIT_REDIS_DEGRADED: &str = "mtls_gateway_ratelimit_redis_degraded";
 pub const CRL_NEXT_UPDATE: &str = "mtls_gateway_crl_next_update_timestamp_seconds";
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -72,7 +75,7 @@ const WELL_KNOWN_ROUTES: [&str; 7] = [
 ];
 
 /// The `route` label for a request path: a well-known path, one of the domain's configured routes
-/// (interned at load by [`intern_routes`]), or `other`. No lock, no allocation.
+/// (interned at load by [`intern`]), or `other`. No lock, no allocation.
 pub fn route_label(path: &str, configured: &[&'static str]) -> &'static str {
     WELL_KNOWN_ROUTES
         .iter()
@@ -84,7 +87,7 @@ pub fn route_label(path: &str, configured: &[&'static str]) -> &'static str {
 
 /// Interns configured routes once per distinct string, so reloads never grow memory for a
 /// route already known.
-pub fn intern_routes<'a>(routes: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+pub fn intern<'a>(routes: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
     static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
@@ -116,6 +119,16 @@ pub struct DomainLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RateLabels {
+    /// The rule's configured name.
+    pub rule: &'static str,
+    /// `allowed` or `refused`.
+    pub outcome: &'static str,
+    /// `local`, `redis`, `fallback_local` (Redis down, fail_open) or `fallback_closed` (fail_closed).
+    pub source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CrlLabels {
     pub domain: String,
     /// The CRL issuer's name (from configuration, so bounded).
@@ -143,6 +156,9 @@ pub struct Metrics {
     pub config_reloads: Family<KindLabels, Counter>,
     pub server_cert_expiry: Family<DomainLabels, Gauge>,
     pub crl_next_update: Family<CrlLabels, Gauge>,
+    pub ratelimit_decisions: Family<RateLabels, Counter>,
+    pub ratelimit_redis_errors: Family<KindLabels, Counter>,
+    pub ratelimit_redis_degraded: Gauge,
 }
 
 impl Default for Metrics {
@@ -169,6 +185,9 @@ impl Metrics {
             config_reloads: Family::default(),
             server_cert_expiry: Family::default(),
             crl_next_update: Family::default(),
+            ratelimit_decisions: Family::default(),
+            ratelimit_redis_errors: Family::default(),
+            ratelimit_redis_degraded: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -240,6 +259,21 @@ impl Metrics {
             CRL_NEXT_UPDATE,
             "Client CRL nextUpdate as a Unix timestamp, per domain and CRL issuer",
             m.crl_next_update.clone(),
+        );
+        registry.register(
+            RATELIMIT_DECISIONS,
+            "Rate-limit decisions by rule, outcome and where they were made",
+            m.ratelimit_decisions.clone(),
+        );
+        registry.register(
+            RATELIMIT_REDIS_ERRORS,
+            "Rate-limit decisions Redis could not make (error or timeout)",
+            m.ratelimit_redis_errors.clone(),
+        );
+        registry.register(
+            RATELIMIT_REDIS_DEGRADED,
+            "1 while Redis is unavailable and the fail mode applies",
+            m.ratelimit_redis_degraded.clone(),
         );
         Metrics { registry, ..m }
     }

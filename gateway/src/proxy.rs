@@ -12,14 +12,20 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderName, HeaderValue, Request, Response, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use mtls_policies::{authority_matches_sni, strip_hop_by_hop, strip_identity_headers, Refusal};
+use mtls_policies::{
+    authority_matches_sni, client_id_from_basic_auth, combine, insert_rate_limit_headers, key_for,
+    parse_client_id_from_body, strip_hop_by_hop, strip_identity_headers, Decision,
+    HostKind as RateHost, KeyPart, Refusal, RequestFacts,
+};
 
 use crate::config::NoCertificatePolicy;
-use crate::metrics::{HostKind, HostLabels, KindLabels, RequestLabels};
+use crate::metrics::{HostKind, HostLabels, KindLabels, RateLabels, RequestLabels};
+use crate::ratelimit::Source;
 use crate::server::Shared;
 use crate::state::Host;
 use crate::trust::ClientIdentity;
 use crate::upstream::{ProxyBody, UpstreamError};
+use http_body_util::Limited;
 
 pub static CNAME_API_KEY: HeaderName = HeaderName::from_static("cname-api-key");
 pub static CLIENT_CERTIFICATE: HeaderName = HeaderName::from_static("client-certificate");
@@ -52,12 +58,13 @@ pub async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let route = crate::metrics::route_label(&path, &cx.host.domain.config.mtls.route_labels);
+    let mut rate: Option<Decision> = None;
     let mut upstream = UpstreamOutcome {
         status: None,
         elapsed_ms: None,
     };
     let result = match admit(&cx, &req) {
-        Ok(cert_headers) => forward(&cx, req, cert_headers, &mut upstream).await,
+        Ok(cert_headers) => forward(&cx, req, cert_headers, &mut rate, &mut upstream).await,
         Err(refusal) => {
             drain(req.into_body()).await;
             Err(refusal)
@@ -76,6 +83,13 @@ pub async fn handle(
             crate::respond::refusal(&refusal)
         }
     };
+    let mut resp = resp;
+    if let Some(decision) = &rate {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        insert_rate_limit_headers(resp.headers_mut(), decision, now);
+    }
     let elapsed = started.elapsed();
     let m = &cx.shared.metrics;
     let kind = cx.host.kind;
@@ -151,10 +165,12 @@ async fn forward(
     cx: &ConnContext,
     req: Request<Incoming>,
     cert_headers: Option<(HeaderValue, HeaderValue)>,
+    rate: &mut Option<Decision>,
     outcome: &mut UpstreamOutcome,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let domain = &cx.host.domain;
     let (mut parts, body) = req.into_parts();
+    let body = rate_limit(cx, &parts, body, rate).await?;
     let headers = &mut parts.headers;
     strip_hop_by_hop(headers);
     strip_identity_headers(headers, &domain.config.identity_headers);
@@ -174,7 +190,7 @@ async fn forward(
     parts.uri = upstream_uri(&domain.upstream.authority, parts.uri.path_and_query())?;
     // The pooled client picks HTTP/1.1 or HTTP/2 by ALPN with the upstream.
     parts.version = Version::HTTP_11;
-    let upstream_req = Request::from_parts(parts, body.boxed());
+    let upstream_req = Request::from_parts(parts, body);
 
     let sent = Instant::now();
     let result = domain.upstream.send(upstream_req).await;
@@ -201,6 +217,100 @@ async fn forward(
                 }
             })
         }
+    }
+}
+
+/// Applies the domain's rate-limit rules for this route. Returns the body to forward: unchanged,
+/// or, when a rule keys on `client_id` and the body had to be read to find it, the same bytes.
+async fn rate_limit(
+    cx: &ConnContext,
+    parts: &http::request::Parts,
+    body: Incoming,
+    rate: &mut Option<Decision>,
+) -> Result<ProxyBody, Refusal> {
+    let domain = &cx.host.domain.config;
+    let host = match cx.host.kind {
+        HostKind::alias => RateHost::Alias,
+        HostKind::domain => RateHost::Domain,
+    };
+    let path = parts.uri.path();
+    if domain.rate_rules.matching(host, path).next().is_none() {
+        return Ok(body.boxed());
+    }
+    let mut client_id = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(client_id_from_basic_auth);
+    let mut body = body.boxed();
+    let wants_client_id = domain.rate_needs_client_id
+        && domain
+            .rate_rules
+            .matching(host, path)
+            .any(|(_, r)| r.key().parts().contains(&KeyPart::ClientId));
+    if wants_client_id && client_id.is_none() {
+        let limit = cx.shared.max_body_bytes;
+        let bytes = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(Refusal::PayloadTooLarge { limit })
+            }
+            Err(_) => return Err(Refusal::BadRequest("The request body could not be read.")),
+        };
+        // Two Content-Type headers would let the edge and the provider read different client ids.
+        let mut types = parts.headers.get_all(http::header::CONTENT_TYPE).iter();
+        let content_type = match (types.next(), types.next()) {
+            (_, Some(_)) => return Err(Refusal::BadRequest("More than one Content-Type header.")),
+            (t, None) => t.and_then(|v| v.to_str().ok()),
+        };
+        client_id = parse_client_id_from_body(content_type, &bytes)
+            .ok()
+            .flatten();
+        body = crate::respond::full(bytes);
+    }
+    let facts = RequestFacts {
+        client_ip: cx.peer.ip().to_canonical(),
+        cert_thumbprint: cx.identity.as_ref().map(|id| id.thumbprint.0),
+        client_id: client_id.as_deref(),
+    };
+    let m = &cx.shared.metrics;
+    let mut decisions = Vec::new();
+    for (id, rule) in domain.rate_rules.matching(host, path) {
+        let Some(key) = key_for(rule, &facts) else {
+            continue;
+        };
+        // Unique across domains and rules, for the shared Redis keyspace and the local table.
+        let key = format!("mtls-gw:{}:{}:{}", domain.name, rule.name(), key.as_str());
+        let (decision, source) = cx.shared.ratelimit.check(id, &key, rule.gcra(), m).await;
+        let label = domain
+            .rate_rule_labels
+            .get(id.0 as usize)
+            .copied()
+            .unwrap_or("unknown");
+        m.ratelimit_decisions
+            .get_or_create(&RateLabels {
+                rule: label,
+                outcome: if decision.allowed {
+                    "allowed"
+                } else {
+                    "refused"
+                },
+                source: match source {
+                    Source::Local => "local",
+                    Source::Redis => "redis",
+                    Source::FallbackLocal => "fallback_local",
+                    Source::FallbackClosed => "fallback_closed",
+                },
+            })
+            .inc();
+        decisions.push(decision);
+    }
+    *rate = combine(decisions);
+    match rate {
+        Some(d) if !d.allowed => Err(Refusal::TooManyRequests {
+            retry_after_secs: d.retry_after_secs().unwrap_or(1),
+        }),
+        _ => Ok(body),
     }
 }
 

@@ -9,7 +9,8 @@ use mtls_policies::Refusal;
 use crate::upstream::ProxyBody;
 
 pub fn refusal(r: &Refusal) -> Response<ProxyBody> {
-    json(r.status(), Bytes::from(r.json_body()))
+    let (parts, body) = r.response().into_parts();
+    Response::from_parts(parts, full(Bytes::from(body)))
 }
 
 pub fn json(status: http::StatusCode, body: Bytes) -> Response<ProxyBody> {

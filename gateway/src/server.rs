@@ -29,6 +29,8 @@ pub struct Shared {
     pub state: ArcSwap<State>,
     pub metrics: Metrics,
     pub readiness: crate::probe::Readiness,
+    pub ratelimit: crate::ratelimit::RateLimiter,
+    pub max_body_bytes: usize,
 }
 
 impl Shared {
@@ -117,6 +119,8 @@ impl Shared {
 pub enum StartError {
     #[error(transparent)]
     Build(#[from] BuildError),
+    #[error(transparent)]
+    RateLimit(#[from] crate::ratelimit::RateLimitError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -149,11 +153,15 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let limits = config.limits.clone();
     let watch = config.watch;
     let config_path = config.path.clone();
+    let ratelimit = crate::ratelimit::RateLimiter::new(&config.rate_limit)?;
+    let max_body_bytes = config.rate_limit.max_body_bytes;
     let state = State::build(config, None)?;
     let shared = Arc::new(Shared {
         state: ArcSwap::from_pointee(state),
         metrics: Metrics::new(),
         readiness: Default::default(),
+        ratelimit,
+        max_body_bytes,
     });
     shared.record_cert_expiry(&shared.state.load());
     let (stop, stop_rx) = watch::channel(false);

@@ -44,6 +44,9 @@ pub enum Refusal {
     /// `Retry-After` header. The `error` code is the provider's own for its
     /// 429s, so clients that already handle those need nothing new.
     TooManyRequests { retry_after_secs: u64 },
+    /// 413 `invalid_request`: a body the edge must read (to find a `client_id`) is larger than
+    /// it reads.
+    PayloadTooLarge { limit: usize },
     /// 403: a browser request from an origin the application does not allow.
     /// The provider answers these with a plain-text body, `Origin <origin> is
     /// not allowed.`, without `error` or `error_description` ("Configure
@@ -78,6 +81,7 @@ impl Refusal {
             Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
             Refusal::CrossOriginLoginNotAllowed => StatusCode::UNAUTHORIZED,
         }
@@ -94,6 +98,7 @@ impl Refusal {
             Refusal::UpstreamUnavailable | Refusal::UpstreamTimeout => "temporarily_unavailable",
             Refusal::Internal => "server_error",
             Refusal::TooManyRequests { .. } => "too_many_attempts",
+            Refusal::PayloadTooLarge { .. } => "invalid_request",
             Refusal::OriginNotAllowed { .. } => "access_denied",
             Refusal::CrossOriginLoginNotAllowed => "unauthorized_client",
         }
@@ -118,6 +123,9 @@ impl Refusal {
             }
             Refusal::OriginNotAllowed { origin } => Cow::Owned(format!("Origin {origin} is not allowed.")),
             Refusal::CrossOriginLoginNotAllowed => Cow::Borrowed("Cross origin login not allowed."),
+            Refusal::PayloadTooLarge { limit } => Cow::Owned(format!(
+                "The request body is larger than the {limit} bytes this endpoint reads."
+            )),
             Refusal::TooManyRequests { retry_after_secs } => Cow::Owned(format!(
                 "Too many requests. Retry after {retry_after_secs} second{}.",
                 if *retry_after_secs == 1 { "" } else { "s" }
@@ -166,6 +174,7 @@ impl Refusal {
             Refusal::UpstreamTimeout => "upstream_timeout",
             Refusal::Internal => "internal",
             Refusal::TooManyRequests { .. } => "too_many_requests",
+            Refusal::PayloadTooLarge { .. } => "payload_too_large",
             Refusal::OriginNotAllowed { .. } => "origin_not_allowed",
             Refusal::CrossOriginLoginNotAllowed => "cross_origin_login_not_allowed",
         }

@@ -36,6 +36,8 @@ pub struct FileConfig {
     pub limits: FileLimits,
     #[serde(default)]
     pub reload: FileReload,
+    #[serde(default)]
+    pub rate_limit: FileRateLimit,
     #[serde(default, rename = "domain")]
     pub domains: Vec<FileDomain>,
 }
@@ -192,6 +194,114 @@ pub struct FileDomain {
     pub upstream: FileUpstream,
     #[serde(default)]
     pub mtls: FileMtls,
+    /// Rate-limit rules for this domain's routes.
+    #[serde(default, rename = "rate_limit")]
+    pub rate_limits: Vec<FileRateRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRateRule {
+    /// Name used in metrics and logs (bounded: it comes from configuration).
+    pub name: String,
+    /// Exact paths the rule applies to.
+    pub routes: Vec<String>,
+    /// `domain`, `alias` or `both`.
+    #[serde(default)]
+    pub hosts: RateHosts,
+    /// `client_ip`, `cert_thumbprint`, `client_id`, or a list of them (a combination).
+    pub key: FileRateKey,
+    /// Requests allowed per `per`.
+    pub rate: u32,
+    #[serde(with = "humantime_serde")]
+    pub per: Duration,
+    /// Requests allowed at once on top of the steady rate; defaults to `rate`.
+    pub burst: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RateHosts {
+    Domain,
+    Alias,
+    #[default]
+    Both,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKeyPart {
+    ClientIp,
+    CertThumbprint,
+    ClientId,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum FileRateKey {
+    One(FileKeyPart),
+    Combination(Vec<FileKeyPart>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRateLimit {
+    /// `local` (per replica) or `redis` (one limit across replicas).
+    #[serde(default)]
+    pub backend: RateBackend,
+    /// Keys the local limiter tracks at most (memory is bounded by this).
+    #[serde(default = "d_max_keys")]
+    pub max_keys: usize,
+    /// `redis://host:port/db` (or `rediss://`); required with `backend = "redis"`.
+    pub redis_url: Option<String>,
+    /// Longest wait for a Redis decision before the fail mode applies.
+    #[serde(default = "d_redis_timeout", with = "humantime_serde")]
+    pub redis_timeout: Duration,
+    /// When Redis is slow or down: `fail_open` (the local limiter decides) or `fail_closed` (429).
+    #[serde(default)]
+    pub on_redis_error: RedisFailMode,
+    /// Largest request body read to find a `client_id` (bodies are forwarded unchanged).
+    #[serde(default = "d_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for FileRateLimit {
+    fn default() -> Self {
+        FileRateLimit {
+            backend: RateBackend::default(),
+            max_keys: d_max_keys(),
+            redis_url: None,
+            redis_timeout: d_redis_timeout(),
+            on_redis_error: RedisFailMode::default(),
+            max_body_bytes: d_max_body_bytes(),
+        }
+    }
+}
+
+fn d_max_keys() -> usize {
+    100_000
+}
+fn d_redis_timeout() -> Duration {
+    Duration::from_millis(50)
+}
+fn d_max_body_bytes() -> usize {
+    64 * 1024
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RateBackend {
+    #[default]
+    Local,
+    Redis,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisFailMode {
+    #[default]
+    FailOpen,
+    FailClosed,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]

@@ -126,6 +126,34 @@ impl Loader {
                 None
             }
         };
+        let r = &file.rate_limit;
+        if r.backend == super::RateBackend::Redis {
+            match r.redis_url.as_deref() {
+                None => self.error("rate_limit.redis_url", "required with backend = \"redis\""),
+                Some(u)
+                    if !(u.starts_with("redis://")
+                        || u.starts_with("rediss://")
+                        || u.starts_with("redis+unix://")) =>
+                {
+                    self.error(
+                        "rate_limit.redis_url",
+                        "must start with redis://, rediss:// or redis+unix://",
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        if r.max_keys == 0 {
+            self.error("rate_limit.max_keys", "must be at least 1");
+        }
+        let rate_limit = super::RateLimitConfig {
+            backend: r.backend,
+            max_keys: r.max_keys,
+            redis_url: r.redis_url.clone(),
+            redis_timeout: r.redis_timeout,
+            on_redis_error: r.on_redis_error,
+            max_body_bytes: r.max_body_bytes,
+        };
         let l = file.limits;
         if l.max_connections == 0 {
             self.error("limits.max_connections", "must be at least 1");
@@ -174,6 +202,7 @@ impl Loader {
             listen,
             admin_listen,
             limits,
+            rate_limit,
             watch: file.reload.watch.then_some(file.reload.debounce),
             domains,
             warnings: Vec::new(),
@@ -266,6 +295,7 @@ impl Loader {
                 self.path.display()
             ));
         }
+        let rate_rules = self.rate_rules(&format!("{key}.rate_limit"), &d.rate_limits);
         let routes = match &d.mtls.routes {
             Some(r) => RouteList::new(r),
             None => RouteList::new(DEFAULT_ALIAS_ROUTES),
@@ -290,6 +320,18 @@ impl Loader {
             identity_headers: identity_headers?,
             api_key: api_key?,
             upstream: upstream?,
+            rate_needs_client_id: rate_rules.as_ref().is_some_and(|r| {
+                r.iter().any(|(_, rule)| {
+                    rule.key()
+                        .parts()
+                        .contains(&mtls_policies::KeyPart::ClientId)
+                })
+            }),
+            rate_rule_labels: rate_rules
+                .as_ref()
+                .map(|r| crate::metrics::intern(r.iter().map(|(_, rule)| rule.name())))
+                .unwrap_or_default(),
+            rate_rules: rate_rules?,
             mtls: MtlsConfig {
                 client_cas,
                 ca_depths,
@@ -304,7 +346,7 @@ impl Loader {
                 no_certificate: d.mtls.no_certificate,
                 route_labels: routes
                     .as_ref()
-                    .map(|r| crate::metrics::intern_routes(r.iter()))
+                    .map(|r| crate::metrics::intern(r.iter()))
                     .unwrap_or_default(),
                 routes: routes?,
                 advertise_ca_names: d.mtls.advertise_ca_names,
@@ -411,6 +453,67 @@ impl Loader {
             ));
         }
         Some((Arc::new(certified), not_after))
+    }
+
+    fn rate_rules(
+        &mut self,
+        key: &str,
+        rules: &[super::file::FileRateRule],
+    ) -> Option<mtls_policies::RateRules> {
+        use super::file::{FileKeyPart, FileRateKey, RateHosts};
+        use mtls_policies::{HostFilter, KeyPart, Quota, RateRule, RuleKey};
+        let part = |p: FileKeyPart| match p {
+            FileKeyPart::ClientIp => KeyPart::ClientIp,
+            FileKeyPart::CertThumbprint => KeyPart::CertThumbprint,
+            FileKeyPart::ClientId => KeyPart::ClientId,
+        };
+        let mut out = Vec::new();
+        let errors_before = self.errors.len();
+        for (i, r) in rules.iter().enumerate() {
+            let k = format!("{key}[{i}]");
+            let quota = match Quota::new(r.rate, r.per, r.burst.unwrap_or(r.rate)) {
+                Ok(q) => q,
+                Err(e) => {
+                    self.error(format!("{k}.rate"), e.to_string());
+                    continue;
+                }
+            };
+            let rule_key = match &r.key {
+                FileRateKey::One(FileKeyPart::ClientIp) => RuleKey::ClientIp,
+                FileRateKey::One(FileKeyPart::CertThumbprint) => RuleKey::CertThumbprint,
+                FileRateKey::One(FileKeyPart::ClientId) => RuleKey::ClientId,
+                FileRateKey::Combination(parts) => {
+                    RuleKey::Combination(parts.iter().map(|p| part(*p)).collect())
+                }
+            };
+            let hosts = match r.hosts {
+                RateHosts::Domain => HostFilter::Domain,
+                RateHosts::Alias => HostFilter::Alias,
+                RateHosts::Both => HostFilter::Both,
+            };
+            match RateRule::new(&r.name, &r.routes, hosts, rule_key, quota) {
+                Ok(rule) => out.push(rule),
+                Err(e) => self.error(k, e.to_string()),
+            }
+        }
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        match mtls_policies::RateRules::new(out) {
+            Ok(rules) => {
+                for (host, route) in rules.routes_without_ip_rule() {
+                    self.warnings.push(format!(
+                        "{}: {key}: {route} on the {host:?} host has no client_ip rule: requests without the rule's key (no certificate, no client_id) are not limited there",
+                        self.path.display()
+                    ));
+                }
+                Some(rules)
+            }
+            Err(e) => {
+                self.error(key, e.to_string());
+                None
+            }
+        }
     }
 
     fn crls(&mut self, key: &str, file: &str, stale: super::StaleCrlPolicy) -> Vec<super::Crl> {

@@ -21,8 +21,8 @@ use rustls::RootCertStore;
 use rustls_pki_types::TrustAnchor;
 
 pub use file::{
-    CrlMissingPolicy, EdgePolicy, NoCertificatePolicy, RevocationDepth, RevokedPolicy,
-    SelfSignedPolicy, StaleCrlPolicy, TlsPolicy,
+    CrlMissingPolicy, EdgePolicy, NoCertificatePolicy, RateBackend, RedisFailMode, RevocationDepth,
+    RevokedPolicy, SelfSignedPolicy, StaleCrlPolicy, TlsPolicy,
 };
 pub(crate) use load::unix_now;
 pub use load::{load, load_str};
@@ -38,6 +38,7 @@ pub struct Config {
     /// `None` when the admin listener is disabled.
     pub admin_listen: Option<SocketAddr>,
     pub limits: Limits,
+    pub rate_limit: RateLimitConfig,
     /// `Some(debounce)` when file watching is on.
     pub watch: Option<Duration>,
     pub domains: Vec<Arc<DomainConfig>>,
@@ -60,6 +61,18 @@ pub struct Limits {
     pub h2_max_concurrent_streams: u32,
 }
 
+/// Backend settings shared by every domain's rate-limit rules. Applied at start (a reload keeps
+/// the running backend, so counters survive it).
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub backend: RateBackend,
+    pub max_keys: usize,
+    pub redis_url: Option<String>,
+    pub redis_timeout: Duration,
+    pub on_redis_error: RedisFailMode,
+    pub max_body_bytes: usize,
+}
+
 pub struct DomainConfig {
     /// Lower-case custom domain, e.g. `auth.example.com`.
     pub name: String,
@@ -73,6 +86,11 @@ pub struct DomainConfig {
     pub api_key: ApiKey,
     pub upstream: UpstreamConfig,
     pub mtls: MtlsConfig,
+    pub rate_rules: mtls_policies::RateRules,
+    /// Each rule's name, interned for metric labels (same order as `rate_rules`).
+    pub rate_rule_labels: Vec<&'static str>,
+    /// Whether any rule keys on `client_id` (the body must then be read on its routes).
+    pub rate_needs_client_id: bool,
 }
 
 impl fmt::Debug for DomainConfig {
