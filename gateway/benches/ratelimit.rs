@@ -37,7 +37,7 @@ async fn run(
     let per_task = DECISIONS / concurrency;
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let (limiter, metrics, gcra) = (limiter.clone(), metrics.clone(), gcra.clone());
+        let (limiter, metrics, gcra) = (limiter.clone(), metrics.clone(), gcra);
         tasks.push(tokio::spawn(async move {
             let mut off = 0;
             for i in 0..per_task {
@@ -74,7 +74,7 @@ fn main() {
             Gcra::new(Quota::new(1_000_000, Duration::from_secs(1), 1_000_000).expect("quota"));
         let local = Arc::new(RateLimiter::new(&config(RateBackend::Local, None)).expect("local"));
         for (c, k) in [(1, 1), (1, 100_000), (16, 100_000)] {
-            run("local", local.clone(), gcra.clone(), c, k, Source::Local).await;
+            run("local", local.clone(), gcra, c, k, Source::Local).await;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -112,7 +112,7 @@ fn main() {
             run(
                 "redis (one Lua script per decision)",
                 redis.clone(),
-                gcra.clone(),
+                gcra,
                 c,
                 k,
                 Source::Redis,
