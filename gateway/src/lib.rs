@@ -8,6 +8,8 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod admin;
+pub mod body;
+pub mod browser;
 pub mod check;
 pub mod config;
 pub mod demo;

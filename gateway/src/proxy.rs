@@ -13,19 +13,16 @@ use http::{HeaderName, HeaderValue, Request, Response, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use mtls_policies::{
-    authority_matches_sni, client_id_from_basic_auth, combine, insert_rate_limit_headers, key_for,
-    parse_client_id_from_body, strip_hop_by_hop, strip_identity_headers, Decision,
-    HostKind as RateHost, KeyPart, Refusal, RequestFacts,
+    authority_matches_sni, insert_rate_limit_headers, strip_hop_by_hop, strip_identity_headers,
+    Decision, Refusal,
 };
 
 use crate::config::NoCertificatePolicy;
-use crate::metrics::{HostKind, HostLabels, KindLabels, RateLabels, RequestLabels};
-use crate::ratelimit::Source;
+use crate::metrics::{HostKind, HostLabels, KindLabels, RequestLabels};
 use crate::server::Shared;
 use crate::state::Host;
 use crate::trust::ClientIdentity;
 use crate::upstream::{ProxyBody, UpstreamError};
-use http_body_util::Limited;
 
 pub static CNAME_API_KEY: HeaderName = HeaderName::from_static("cname-api-key");
 pub static CLIENT_CERTIFICATE: HeaderName = HeaderName::from_static("client-certificate");
@@ -59,16 +56,25 @@ pub async fn handle(
     let path = req.uri().path().to_owned();
     let route = crate::metrics::route_label(&path, &cx.host.domain.config.mtls.route_labels);
     let mut rate: Option<Decision> = None;
+    let mut cors = crate::browser::CorsOutcome::default();
     let mut upstream = UpstreamOutcome {
         status: None,
         elapsed_ms: None,
     };
-    let result = match admit(&cx, &req) {
-        Ok(cert_headers) => forward(&cx, req, cert_headers, &mut rate, &mut upstream).await,
-        Err(refusal) => {
+    let result = match crate::browser::preflight(&cx, &req) {
+        Some(answer) => {
             drain(req.into_body()).await;
-            Err(refusal)
+            answer
         }
+        None => match admit(&cx, &req) {
+            Ok(cert_headers) => {
+                forward(&cx, req, cert_headers, &mut rate, &mut cors, &mut upstream).await
+            }
+            Err(refusal) => {
+                drain(req.into_body()).await;
+                Err(refusal)
+            }
+        },
     };
     let resp = match result {
         Ok(resp) => resp,
@@ -84,6 +90,7 @@ pub async fn handle(
         }
     };
     let mut resp = resp;
+    cors.apply(resp.headers_mut());
     if let Some(decision) = &rate {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -146,7 +153,7 @@ fn admit<B>(
 /// Reads and discards a refused request's body, up to a small size and time budget. Answering
 /// before the body is read makes HTTP/2 reset the stream, and some clients (curl among them)
 /// then report a framing error instead of our JSON answer.
-async fn drain(mut body: Incoming) {
+pub(crate) async fn drain(mut body: Incoming) {
     const DRAIN_BYTES: usize = 64 * 1024;
     const DRAIN_TIME: std::time::Duration = std::time::Duration::from_millis(500);
     let _ = tokio::time::timeout(DRAIN_TIME, async {
@@ -166,11 +173,17 @@ async fn forward(
     req: Request<Incoming>,
     cert_headers: Option<(HeaderValue, HeaderValue)>,
     rate: &mut Option<Decision>,
+    cors: &mut crate::browser::CorsOutcome,
     outcome: &mut UpstreamOutcome,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let domain = &cx.host.domain;
     let (mut parts, body) = req.into_parts();
-    let body = rate_limit(cx, &parts, body, rate).await?;
+    let needs_body =
+        crate::ratelimit::needs_client_id(cx, &parts) || crate::browser::needs_body(cx, &parts);
+    let (body, bytes) = crate::body::read_if(needs_body, body, cx.shared.max_body_bytes).await?;
+    let client_id = crate::body::client_id(&parts, bytes.as_deref())?;
+    crate::browser::check(cx, &parts, bytes.as_deref(), client_id.as_deref(), cors)?;
+    crate::ratelimit::apply(cx, &parts, client_id.as_deref(), rate).await?;
     let headers = &mut parts.headers;
     strip_hop_by_hop(headers);
     strip_identity_headers(headers, &domain.config.identity_headers);
@@ -220,104 +233,10 @@ async fn forward(
     }
 }
 
-/// Applies the domain's rate-limit rules for this route. Returns the body to forward: unchanged,
-/// or, when a rule keys on `client_id` and the body had to be read to find it, the same bytes.
-async fn rate_limit(
-    cx: &ConnContext,
-    parts: &http::request::Parts,
-    body: Incoming,
-    rate: &mut Option<Decision>,
-) -> Result<ProxyBody, Refusal> {
-    let domain = &cx.host.domain.config;
-    let host = match cx.host.kind {
-        HostKind::alias => RateHost::Alias,
-        HostKind::domain => RateHost::Domain,
-    };
-    let path = parts.uri.path();
-    if domain.rate_rules.matching(host, path).next().is_none() {
-        return Ok(body.boxed());
-    }
-    let mut client_id = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(client_id_from_basic_auth);
-    let mut body = body.boxed();
-    let wants_client_id = domain.rate_needs_client_id
-        && domain
-            .rate_rules
-            .matching(host, path)
-            .any(|(_, r)| r.key().parts().contains(&KeyPart::ClientId));
-    if wants_client_id && client_id.is_none() {
-        let limit = cx.shared.max_body_bytes;
-        let bytes = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Refusal::PayloadTooLarge { limit })
-            }
-            Err(_) => return Err(Refusal::BadRequest("The request body could not be read.")),
-        };
-        // Two Content-Type headers would let the edge and the provider read different client ids.
-        let mut types = parts.headers.get_all(http::header::CONTENT_TYPE).iter();
-        let content_type = match (types.next(), types.next()) {
-            (_, Some(_)) => return Err(Refusal::BadRequest("More than one Content-Type header.")),
-            (t, None) => t.and_then(|v| v.to_str().ok()),
-        };
-        client_id = parse_client_id_from_body(content_type, &bytes)
-            .ok()
-            .flatten();
-        body = crate::respond::full(bytes);
-    }
-    let facts = RequestFacts {
-        client_ip: cx.peer.ip().to_canonical(),
-        cert_thumbprint: cx.identity.as_ref().map(|id| id.thumbprint.0),
-        client_id: client_id.as_deref(),
-    };
-    let m = &cx.shared.metrics;
-    let mut decisions = Vec::new();
-    for (id, rule) in domain.rate_rules.matching(host, path) {
-        let Some(key) = key_for(rule, &facts) else {
-            continue;
-        };
-        // Unique across domains and rules, for the shared Redis keyspace and the local table.
-        let key = format!("mtls-gw:{}:{}:{}", domain.name, rule.name(), key.as_str());
-        let (decision, source) = cx.shared.ratelimit.check(id, &key, rule.gcra(), m).await;
-        let label = domain
-            .rate_rule_labels
-            .get(id.0 as usize)
-            .copied()
-            .unwrap_or("unknown");
-        m.ratelimit_decisions
-            .get_or_create(&RateLabels {
-                rule: label,
-                outcome: if decision.allowed {
-                    "allowed"
-                } else {
-                    "refused"
-                },
-                source: match source {
-                    Source::Local => "local",
-                    Source::Redis => "redis",
-                    Source::FallbackLocal => "fallback_local",
-                    Source::FallbackClosed => "fallback_closed",
-                },
-            })
-            .inc();
-        decisions.push(decision);
-    }
-    *rate = combine(decisions);
-    match rate {
-        Some(d) if !d.allowed => Err(Refusal::TooManyRequests {
-            retry_after_secs: d.retry_after_secs().unwrap_or(1),
-        }),
-        _ => Ok(body),
-    }
-}
-
 /// Every authority the request names (the request target's and the Host header) must be the
 /// connection's TLS server name; otherwise a request could ride a plain-domain connection to an
 /// alias route, or the reverse (HTTP/2 connection reuse makes this a real case).
-fn check_authority<B>(req: &Request<B>, sni: &str) -> Result<(), Refusal> {
+pub(crate) fn check_authority<B>(req: &Request<B>, sni: &str) -> Result<(), Refusal> {
     let target = req.uri().authority().map(Authority::as_str);
     let mut hosts = req.headers().get_all(HOST).iter();
     let host = match (hosts.next(), hosts.next()) {

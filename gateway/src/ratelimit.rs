@@ -13,12 +13,14 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use mtls_policies::{
-    decision_from_reply, Decision, Gcra, LocalLimiter, MonotonicClock, RuleId, GCRA_LUA,
+    combine, decision_from_reply, key_for, Decision, Gcra, HostKind as RateHost, KeyPart,
+    LocalLimiter, MonotonicClock, Refusal, RequestFacts, RuleId, GCRA_LUA,
 };
 use redis::aio::ConnectionManager;
 
 use crate::config::{RateBackend, RateLimitConfig, RedisFailMode};
-use crate::metrics::{KindLabels, Metrics};
+use crate::metrics::{HostKind, KindLabels, Metrics, RateLabels};
+use crate::proxy::ConnContext;
 
 /// How long the backend stays degraded before one request probes Redis again.
 const REDIS_RETRY: Duration = Duration::from_secs(1);
@@ -194,5 +196,82 @@ async fn connect(
                 tokio::time::sleep(REDIS_RETRY).await;
             }
         }
+    }
+}
+
+/// Whether a rule on this route keys on `client_id`, so the body must be read to find it.
+pub fn needs_client_id(cx: &ConnContext, parts: &http::request::Parts) -> bool {
+    let domain = &cx.host.domain.config;
+    domain.rate_needs_client_id
+        && domain
+            .rate_rules
+            .matching(rate_host(cx), parts.uri.path())
+            .any(|(_, r)| r.key().parts().contains(&KeyPart::ClientId))
+}
+
+fn rate_host(cx: &ConnContext) -> RateHost {
+    match cx.host.kind {
+        HostKind::alias => RateHost::Alias,
+        HostKind::domain => RateHost::Domain,
+    }
+}
+
+/// Applies the domain's rules for this route; the strictest decision is kept in `rate` (its
+/// figures go into the response headers) and a refusal becomes 429.
+pub async fn apply(
+    cx: &ConnContext,
+    parts: &http::request::Parts,
+    client_id: Option<&str>,
+    rate: &mut Option<Decision>,
+) -> Result<(), Refusal> {
+    let domain = &cx.host.domain.config;
+    let host = rate_host(cx);
+    let path = parts.uri.path();
+    if domain.rate_rules.matching(host, path).next().is_none() {
+        return Ok(());
+    }
+    let facts = RequestFacts {
+        client_ip: cx.peer.ip().to_canonical(),
+        cert_thumbprint: cx.identity.as_ref().map(|id| id.thumbprint.0),
+        client_id,
+    };
+    let m = &cx.shared.metrics;
+    let mut decisions = Vec::new();
+    for (id, rule) in domain.rate_rules.matching(host, path) {
+        let Some(key) = key_for(rule, &facts) else {
+            continue;
+        };
+        // Unique across domains and rules, for the shared Redis keyspace and the local table.
+        let key = format!("mtls-gw:{}:{}:{}", domain.name, rule.name(), key.as_str());
+        let (decision, source) = cx.shared.ratelimit.check(id, &key, rule.gcra(), m).await;
+        let label = domain
+            .rate_rule_labels
+            .get(id.0 as usize)
+            .copied()
+            .unwrap_or("unknown");
+        m.ratelimit_decisions
+            .get_or_create(&RateLabels {
+                rule: label,
+                outcome: if decision.allowed {
+                    "allowed"
+                } else {
+                    "refused"
+                },
+                source: match source {
+                    Source::Local => "local",
+                    Source::Redis => "redis",
+                    Source::FallbackLocal => "fallback_local",
+                    Source::FallbackClosed => "fallback_closed",
+                },
+            })
+            .inc();
+        decisions.push(decision);
+    }
+    *rate = combine(decisions);
+    match rate {
+        Some(d) if !d.allowed => Err(Refusal::TooManyRequests {
+            retry_after_secs: d.retry_after_secs().unwrap_or(1),
+        }),
+        _ => Ok(()),
     }
 }

@@ -197,6 +197,48 @@ pub struct FileDomain {
     /// Rate-limit rules for this domain's routes.
     #[serde(default, rename = "rate_limit")]
     pub rate_limits: Vec<FileRateRule>,
+    /// Browser-facing policy: CORS and cross-origin authentication. Enforced when this table or
+    /// any `[[domain.app]]` is present.
+    pub browser: Option<FileBrowser>,
+    /// The provider's applications (clients) and their allowed origins.
+    #[serde(default, rename = "app")]
+    pub apps: Vec<FileApp>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileBrowser {
+    /// Paths where a request carrying `Origin` is checked against the allowed origins.
+    pub cors_routes: Option<Vec<String>>,
+    /// Methods announced in preflight answers.
+    pub cors_methods: Option<Vec<String>>,
+    /// Request headers a preflight may ask for.
+    pub cors_headers: Option<Vec<String>>,
+    #[serde(default, with = "humantime_serde::option")]
+    pub cors_max_age: Option<Duration>,
+    /// Settings for client ids that match no `[[domain.app]]`; absent: unknown clients are refused.
+    pub default_app: Option<FileAppSettings>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileAppSettings {
+    /// Origins allowed to call the token, userinfo and other CORS routes (Allowed Origins (CORS)).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Origins allowed to use cross-origin authentication (Allowed Web Origins).
+    #[serde(default)]
+    pub allowed_web_origins: Vec<String>,
+    #[serde(default)]
+    pub cross_origin_authentication: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileApp {
+    pub client_id: String,
+    #[serde(flatten)]
+    pub settings: FileAppSettings,
 }
 
 #[derive(Debug, Deserialize)]

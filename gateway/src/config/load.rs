@@ -47,6 +47,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         errors: Vec::new(),
         warnings: Vec::new(),
         files: Vec::new(),
+        listen_ports: Vec::new(),
     };
     let config = cx.config(file);
     if cx.errors.is_empty() {
@@ -71,6 +72,8 @@ struct Loader {
     errors: Vec<ConfigError>,
     warnings: Vec<String>,
     files: Vec<PathBuf>,
+    /// Ports of the HTTPS listeners: a page served on one is the domain's own origin.
+    listen_ports: Vec<u16>,
 }
 
 impl Loader {
@@ -112,6 +115,11 @@ impl Loader {
                 ),
             }
         }
+        self.listen_ports = listen
+            .iter()
+            .map(|a: &SocketAddr| a.port())
+            .filter(|p| *p != 0)
+            .collect();
         if file.listen.is_empty() {
             self.error("listen", "at least one address is required");
         }
@@ -296,6 +304,7 @@ impl Loader {
             ));
         }
         let rate_rules = self.rate_rules(&format!("{key}.rate_limit"), &d.rate_limits);
+        let browser = self.browser(key, &name, d.browser.as_ref(), &d.apps);
         let routes = match &d.mtls.routes {
             Some(r) => RouteList::new(r),
             None => RouteList::new(DEFAULT_ALIAS_ROUTES),
@@ -331,6 +340,7 @@ impl Loader {
                 .as_ref()
                 .map(|r| crate::metrics::intern(r.iter().map(|(_, rule)| rule.name())))
                 .unwrap_or_default(),
+            browser: browser?,
             rate_rules: rate_rules?,
             mtls: MtlsConfig {
                 client_cas,
@@ -453,6 +463,116 @@ impl Loader {
             ));
         }
         Some((Arc::new(certified), not_after))
+    }
+
+    fn origin_set(&mut self, key: &str, entries: &[String]) -> mtls_policies::OriginSet {
+        match mtls_policies::OriginSet::parse(entries) {
+            Ok(set) => set,
+            Err(e) => {
+                self.error(key, e.to_string());
+                mtls_policies::OriginSet::new()
+            }
+        }
+    }
+
+    fn app_settings(
+        &mut self,
+        key: &str,
+        s: &super::file::FileAppSettings,
+    ) -> mtls_policies::AppSettings {
+        mtls_policies::AppSettings {
+            allowed_origins: self.origin_set(&format!("{key}.allowed_origins"), &s.allowed_origins),
+            allowed_web_origins: self.origin_set(
+                &format!("{key}.allowed_web_origins"),
+                &s.allowed_web_origins,
+            ),
+            cross_origin_authentication: s.cross_origin_authentication,
+        }
+    }
+
+    /// `Some(None)`: no browser policy configured; `None`: errors were recorded.
+    fn browser(
+        &mut self,
+        key: &str,
+        domain: &str,
+        browser: Option<&super::file::FileBrowser>,
+        apps: &[super::file::FileApp],
+    ) -> Option<Option<super::BrowserConfig>> {
+        if browser.is_none() && apps.is_empty() {
+            return Some(None);
+        }
+        let errors_before = self.errors.len();
+        let default = super::file::FileBrowser::default();
+        let b = browser.unwrap_or(&default);
+        let bk = format!("{key}.browser");
+        let mut list = Vec::new();
+        for (i, a) in apps.iter().enumerate() {
+            let settings = self.app_settings(&format!("{key}.app[{i}]"), &a.settings);
+            list.push(mtls_policies::App {
+                client_id: a.client_id.clone(),
+                settings,
+            });
+        }
+        let unknown = match &b.default_app {
+            None => mtls_policies::UnknownClientPolicy::Deny,
+            Some(s) => mtls_policies::UnknownClientPolicy::UseApp(
+                self.app_settings(&format!("{bk}.default_app"), s),
+            ),
+        };
+        use mtls_policies::{DEFAULT_ALLOW_HEADERS, DEFAULT_ALLOW_METHODS, DEFAULT_MAX_AGE};
+        let cors = mtls_policies::CorsConfig::new(
+            b.cors_methods
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ALLOW_METHODS.map(str::to_owned).to_vec()),
+            b.cors_headers
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ALLOW_HEADERS.map(str::to_owned).to_vec()),
+            b.cors_max_age.unwrap_or(DEFAULT_MAX_AGE),
+        );
+        let cors = match cors {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.error(format!("{bk}.cors_methods"), e.to_string());
+                None
+            }
+        };
+        let routes = match &b.cors_routes {
+            Some(r) => RouteList::new(r),
+            None => RouteList::new(super::DEFAULT_CORS_ROUTES),
+        };
+        let routes = match routes {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(format!("{bk}.cors_routes"), e.to_string());
+                None
+            }
+        };
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        // The provider's own pages (the domain and its alias, on any port) are not cross-origin.
+        let own = [
+            format!("https://{domain}"),
+            format!("https://mtls.{domain}"),
+        ];
+        let mut own_set = self.origin_set(&format!("{key}.name"), &own);
+        for port in self.listen_ports.clone() {
+            let with_port = [
+                format!("https://{domain}:{port}"),
+                format!("https://mtls.{domain}:{port}"),
+            ];
+            own_set.extend_from(&self.origin_set(&format!("{key}.name"), &with_port));
+        }
+        match mtls_policies::BrowserPolicy::new(list, unknown, cors?) {
+            Ok(policy) => Some(Some(super::BrowserConfig {
+                policy: policy.with_own_origins(own_set),
+                cors_routes: routes?,
+            })),
+            Err(e) => {
+                self.error(format!("{key}.app"), e.to_string());
+                None
+            }
+        }
     }
 
     fn rate_rules(

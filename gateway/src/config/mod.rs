@@ -91,7 +91,24 @@ pub struct DomainConfig {
     pub rate_rule_labels: Vec<&'static str>,
     /// Whether any rule keys on `client_id` (the body must then be read on its routes).
     pub rate_needs_client_id: bool,
+    /// `None`: no browser policy configured, nothing is checked.
+    pub browser: Option<BrowserConfig>,
 }
+
+pub struct BrowserConfig {
+    pub policy: mtls_policies::BrowserPolicy,
+    /// Paths where an `Origin` is checked (exact match).
+    pub cors_routes: RouteList,
+}
+
+/// Paths where a browser call carries `Origin` and must be checked, unless configured otherwise.
+pub const DEFAULT_CORS_ROUTES: [&str; 5] = [
+    "/oauth/token",
+    "/userinfo",
+    "/oauth/revoke",
+    "/oauth/par",
+    "/co/authenticate",
+];
 
 impl fmt::Debug for DomainConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
