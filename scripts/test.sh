@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. On a fresh Debian machine (as root) it first installs the system
-# tools the tests drive for real: curl, openssl, nginx, redis-server, promtool, PyYAML.
+# tools the tests drive for real: curl, openssl, nginx, redis-server, promtool, PyYAML, Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ need openssl openssl
 need nginx nginx
 need redis-server redis-server
 need promtool prometheus
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 python3 -c 'import yaml' >/dev/null 2>&1 || packages+=(python3-yaml)
 
 if [ "${#packages[@]}" -gt 0 ]; then
@@ -24,4 +25,9 @@ if [ "${#packages[@]}" -gt 0 ]; then
   fi
 fi
 
-cargo test --workspace --locked "$@"
+# The browser test drives Debian's Chromium with playwright-core (pinned in package-lock.json).
+if [ ! -d gateway/tests/browser/node_modules/playwright-core ] && command -v npm >/dev/null 2>&1; then
+  npm ci --prefix gateway/tests/browser --no-audit --no-fund
+fi
+
+cargo test --workspace "$@"

@@ -24,6 +24,11 @@ pub struct CorsOutcome {
 }
 
 impl CorsOutcome {
+    /// The response depends on the request's `Origin` (preflights, refusals).
+    pub fn varies(&mut self) {
+        self.vary = true;
+    }
+
     pub fn apply(&self, headers: &mut HeaderMap) {
         if !self.allow.is_empty() {
             let upstream: Vec<HeaderName> = headers

@@ -63,6 +63,7 @@ pub async fn handle(
     };
     let result = match crate::browser::preflight(&cx, &req) {
         Some(answer) => {
+            cors.varies();
             drain(req.into_body()).await;
             answer
         }

@@ -1270,7 +1270,8 @@ fn example_configuration_mentions_every_key() {
                 || (ty.contains("File")
                     && (l == format!("[{key}]")
                         || l == format!("[[{key}]]")
-                        || l.ends_with(&format!(".{key}]"))))
+                        || l.ends_with(&format!(".{key}]"))
+                        || l.ends_with(&format!(".{key}]]"))))
         });
         if !found {
             missing.push(key.clone());

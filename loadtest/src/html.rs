@@ -29,8 +29,17 @@ fn rate_label(v: f64) -> String {
     format!("{v:.0}/s")
 }
 
+/// Axis labels: as short as the 1-2-5 steps allow (`15ms`, `2.5ms`, `500µs`).
 fn us_label(v: f64) -> String {
-    fmt_us(v.round() as u64)
+    let compact = |x: f64, unit: &str| {
+        let text = format!("{x:.1}");
+        format!("{}{unit}", text.strip_suffix(".0").unwrap_or(&text))
+    };
+    match v {
+        v if v < 1_000.0 => format!("{v:.0}µs"),
+        v if v < 1_000_000.0 => compact(v / 1e3, "ms"),
+        v => compact(v / 1e6, "s"),
+    }
 }
 
 fn spectrum(points: &[DistributionPoint]) -> Vec<(f64, f64)> {
@@ -296,4 +305,18 @@ pub fn render(s: &Summary) -> String {
 
 pub fn write(path: &Path, s: &Summary) -> std::io::Result<()> {
     std::fs::write(path, render(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(us_label(0.0), "0µs");
+        assert_eq!(us_label(500.0), "500µs");
+        assert_eq!(us_label(15_000.0), "15ms");
+        assert_eq!(us_label(2_500.0), "2.5ms");
+        assert_eq!(us_label(2_000_000.0), "2s");
+    }
 }

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
@@ -19,6 +19,7 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
+use tokio::time::timeout;
 
 use crate::classify::{self, ErrorClass, Phase};
 
@@ -118,23 +119,36 @@ impl RequestTemplate {
     }
 }
 
+/// A completed request on a fresh connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Exchange {
+    pub status: u16,
+    /// From the start of the HTTP exchange (including HTTP/2's connection preface) to the end
+    /// of the response body; closing the connection is not included.
+    pub took: Duration,
+}
+
 /// One request on a fresh connection, which is then closed (HTTP/1.1: close_notify and FIN;
-/// HTTP/2: GOAWAY first). Returns the response status. Closing waits at most `close_timeout`
-/// and never turns a received response into a failure.
+/// HTTP/2: GOAWAY first). The exchange and the close each get at most `limit`; a close that
+/// does not finish never turns a received response into a failure.
 pub async fn exchange_once<IO>(
     io: IO,
     template: &RequestTemplate,
-    close_timeout: Duration,
-) -> Result<u16, ErrorClass>
+    limit: Duration,
+) -> Result<Exchange, ErrorClass>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let started = Instant::now();
     let io = TokioIo::new(io);
     let req = template.build();
+    let fail = |e: hyper::Error| classify::http(&e, Phase::Request);
+    let timed_out = |_| ErrorClass::Timeout(Phase::Request);
     if template.http2 {
-        let (mut sender, conn) = http2::handshake(TokioExecutor::new(), io)
+        let (mut sender, conn) = timeout(limit, http2::handshake(TokioExecutor::new(), io))
             .await
-            .map_err(|e| classify::http(&e, Phase::Request))?;
+            .map_err(timed_out)?
+            .map_err(fail)?;
         let exchange = async move {
             let r = match sender.send_request(req).await {
                 Ok(resp) => drain(resp).await,
@@ -143,11 +157,12 @@ where
             drop(sender);
             r
         };
-        drive(conn, exchange, close_timeout).await
+        drive(conn, exchange, started, limit).await
     } else {
-        let (mut sender, conn) = http1::handshake(io)
+        let (mut sender, conn) = timeout(limit, http1::handshake(io))
             .await
-            .map_err(|e| classify::http(&e, Phase::Request))?;
+            .map_err(timed_out)?
+            .map_err(fail)?;
         let exchange = async move {
             let r = match sender.send_request(req).await {
                 Ok(resp) => drain(resp).await,
@@ -156,7 +171,7 @@ where
             drop(sender);
             r
         };
-        drive(conn, exchange, close_timeout).await
+        drive(conn, exchange, started, limit).await
     }
 }
 
@@ -166,7 +181,12 @@ where
 ///
 /// When both fail, the connection's error names the cause: if it read a TLS alert while the
 /// request was still queued, the request itself only learns that the connection is gone.
-async fn drive<C, E>(conn: C, exchange: E, close_timeout: Duration) -> Result<u16, ErrorClass>
+async fn drive<C, E>(
+    conn: C,
+    exchange: E,
+    started: Instant,
+    limit: Duration,
+) -> Result<Exchange, ErrorClass>
 where
     C: Future<Output = Result<(), hyper::Error>>,
     E: Future<Output = Result<u16, hyper::Error>>,
@@ -174,19 +194,27 @@ where
     let mut conn = pin!(conn);
     let mut exchange = pin!(exchange);
     let mut conn_result = None;
-    let result = tokio::select! {
-        biased;
-        r = &mut exchange => r,
-        c = &mut conn => {
-            conn_result = Some(c);
-            exchange.await
+    let remaining = limit.saturating_sub(started.elapsed());
+    let outcome = timeout(remaining, async {
+        tokio::select! {
+            biased;
+            r = &mut exchange => r,
+            c = &mut conn => {
+                conn_result = Some(c);
+                exchange.await
+            }
         }
+    })
+    .await;
+    let took = started.elapsed();
+    let Ok(result) = outcome else {
+        return Err(ErrorClass::Timeout(Phase::Request));
     };
     if conn_result.is_none() {
-        conn_result = tokio::time::timeout(close_timeout, conn).await.ok();
+        conn_result = timeout(limit, conn).await.ok();
     }
     match (result, conn_result) {
-        (Ok(status), _) => Ok(status),
+        (Ok(status), _) => Ok(Exchange { status, took }),
         (Err(_), Some(Err(conn_err))) => Err(classify::http(&conn_err, Phase::Request)),
         (Err(e), _) => Err(classify::http(&e, Phase::Request)),
     }
@@ -282,7 +310,7 @@ impl KeptConn {
         // "Closed" means the connection is gone, so its task is ending and about to say why;
         // any other class is already specific (and may concern this request only).
         if let ErrorClass::Closed(_) = class {
-            if let Ok(Ok(conn_class)) = tokio::time::timeout(error_wait, &mut self.ended).await {
+            if let Ok(Ok(conn_class)) = timeout(error_wait, &mut self.ended).await {
                 return Err(conn_class);
             }
         }

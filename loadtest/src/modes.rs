@@ -132,13 +132,9 @@ impl Worker {
         let Some(request) = &self.target.request else {
             return Ok(());
         };
-        let started = Instant::now();
-        let to = self.target.timeout;
-        let status = timeout(to, exchange_once(tls, request, to))
-            .await
-            .map_err(|_| ErrorClass::Timeout(Phase::Request))??;
-        out.request = Some(started.elapsed());
-        check_status(out, status)
+        let done = exchange_once(tls, request, self.target.timeout).await?;
+        out.request = Some(done.took);
+        check_status(out, done.status)
     }
 
     async fn keepalive(&mut self, out: &mut Outcome) -> Result<(), ErrorClass> {

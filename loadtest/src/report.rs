@@ -68,7 +68,8 @@ pub struct Summary {
     pub distribution_us: Distributions,
     pub client_cpu: ClientCpu,
     pub server_cpu: Option<ServerCpu>,
-    /// One point per second of the measured window (the last may be shorter).
+    /// One point per second of the measured window; the last one covers what remains (a
+    /// remainder under half a second is merged into the point before).
     pub timeline: Vec<TimelinePoint>,
     /// Things that make the figures less trustworthy, in words.
     pub warnings: Vec<String>,

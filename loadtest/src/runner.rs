@@ -24,6 +24,9 @@ use crate::schedule::{Pacing, Schedule};
 /// Recording shards: enough that workers rarely meet on a lock, few enough to merge cheaply.
 const MAX_SHARDS: usize = 16;
 
+/// A last timeline interval shorter than this is merged into the one before.
+const MIN_TAIL: Duration = Duration::from_millis(500);
+
 /// Open loop: warn when iterations typically start this late.
 const LAG_WARNING: Duration = Duration::from_millis(5);
 
@@ -92,6 +95,7 @@ pub async fn run(plan: &Plan) -> Result<Summary, RunError> {
     let mut cumulative = LatencyHistogram::coarse();
     let mut interval = Interval::new();
     let mut timeline = Vec::new();
+    let mut prev_tick = measure_from;
     let mut last_tick = measure_from;
     let mut ticker = tokio::time::interval_at(
         (measure_from + Duration::from_secs(1)).into(),
@@ -102,10 +106,19 @@ pub async fn run(plan: &Plan) -> Result<Summary, RunError> {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = Instant::now();
-                let point = sample(&shards, &mut interval, &mut cumulative, &mut live, measure_from, last_tick, now);
-                timeline.push(point);
-                last_tick = now;
+                interval.clear();
+                drain(&shards, &mut interval);
+                cumulative.add(&interval.total);
+                let p = point(&interval, measure_from, last_tick, now);
+                live.elapsed = now.saturating_duration_since(measure_from);
+                live.successes += interval.successes;
+                live.errors += interval.errors;
+                live.rate = p.rate;
+                live.p99_us = cumulative.at(99.0);
                 progress.update(&live);
+                timeline.push(p);
+                prev_tick = last_tick;
+                last_tick = now;
             }
             joined = workers.join_next() => match joined {
                 None => all_done = true,
@@ -116,19 +129,16 @@ pub async fn run(plan: &Plan) -> Result<Summary, RunError> {
     let end = Instant::now();
     let self_after = Process::Current.cpu()?;
     let server_after = plan.server_pid.map(|pid| Process::Pid(pid).cpu());
-    if end > last_tick {
-        let point = sample(
-            &shards,
-            &mut interval,
-            &mut cumulative,
-            &mut live,
-            measure_from,
-            last_tick,
-            end,
-        );
-        if point.successes + point.errors > 0 || timeline.is_empty() {
-            timeline.push(point);
-        }
+    // The stragglers after the last tick: a short tail joins the previous point (whose tallies
+    // are still in `interval`), so a few milliseconds of winding down do not plot as a cliff.
+    if !timeline.is_empty() && end.saturating_duration_since(last_tick) < MIN_TAIL {
+        timeline.pop();
+        drain(&shards, &mut interval);
+        timeline.push(point(&interval, measure_from, prev_tick, end));
+    } else {
+        interval.clear();
+        drain(&shards, &mut interval);
+        timeline.push(point(&interval, measure_from, last_tick, end));
     }
     progress.finish();
 
@@ -168,37 +178,26 @@ async fn work(mut worker: Worker, schedule: Arc<Schedule>, shards: Shards, shard
     }
 }
 
-/// Drains every shard's interval into one timeline point and refreshes the live figures.
-fn sample(
-    shards: &Shards,
-    interval: &mut Interval,
-    cumulative: &mut LatencyHistogram,
-    live: &mut Live,
-    measure_from: Instant,
-    from: Instant,
-    to: Instant,
-) -> TimelinePoint {
-    interval.clear();
+/// Adds every shard's interval tallies to `into` and starts their next interval.
+fn drain(shards: &Shards, into: &mut Interval) {
     for shard in shards.iter() {
         shard
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .drain_interval(interval);
+            .drain_interval(into);
     }
-    cumulative.add(&interval.total);
+}
+
+/// The timeline point for the tallies in `interval`, collected from `from` to `to`.
+fn point(interval: &Interval, measure_from: Instant, from: Instant, to: Instant) -> TimelinePoint {
     let secs = to.saturating_duration_since(from).as_secs_f64();
     let rate = if secs > 0.0 {
         interval.successes as f64 / secs
     } else {
         0.0
     };
-    live.elapsed = to.saturating_duration_since(measure_from);
-    live.successes += interval.successes;
-    live.errors += interval.errors;
-    live.rate = rate;
-    live.p99_us = cumulative.at(99.0);
     TimelinePoint {
-        t_s: round3(live.elapsed.as_secs_f64()),
+        t_s: round3(to.saturating_duration_since(measure_from).as_secs_f64()),
         interval_s: round3(secs),
         successes: interval.successes,
         errors: interval.errors,

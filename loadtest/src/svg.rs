@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 300.0;
-const LEFT: f64 = 72.0;
+const LEFT: f64 = 80.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 34.0;
 const BOTTOM: f64 = 46.0;

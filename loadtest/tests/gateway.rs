@@ -29,6 +29,20 @@ async fn full_mode_token_requests_on_the_alias_all_get_200() {
     assert_eq!(s.http_status.get("200"), Some(&40));
     assert_eq!(s.handshakes, 40);
     assert_eq!(s.resumed, 0);
+
+    let s = run(&with(
+        with(client_args(gw.addr, ALIAS), TOKEN),
+        &["--mode", "full", "--http2", "--count", "20", "-c", "2"],
+    ))
+    .await;
+    assert_eq!(s.http.as_deref(), Some("h2"));
+    assert_eq!(
+        (s.successes, s.errors),
+        (20, 0),
+        "h2: {:?}",
+        s.errors_by_class
+    );
+    assert_eq!(s.http_status.get("200"), Some(&20));
     gw.stop().await;
 }
 

@@ -236,9 +236,24 @@ pub struct FileAppSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileApp {
+    /// The provider's client id.
     pub client_id: String,
-    #[serde(flatten)]
-    pub settings: FileAppSettings,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub allowed_web_origins: Vec<String>,
+    #[serde(default)]
+    pub cross_origin_authentication: bool,
+}
+
+impl FileApp {
+    pub fn settings(&self) -> FileAppSettings {
+        FileAppSettings {
+            allowed_origins: self.allowed_origins.clone(),
+            allowed_web_origins: self.allowed_web_origins.clone(),
+            cross_origin_authentication: self.cross_origin_authentication,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
