@@ -52,8 +52,7 @@ mod render;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::oid_registry::OID_X509_EXT_BASIC_CONSTRAINTS;
+use x509_parser::extensions::GeneralName;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
@@ -306,18 +305,9 @@ fn serial_hex(raw: &[u8]) -> String {
 }
 
 /// A basicConstraints extension that does not parse must not read as "not
-/// a CA", so it is an error (as in [`crate::leaf`]).
+/// a CA", so it is an error (the same rule as [`crate::leaf`]).
 fn is_ca(cert: &X509Certificate<'_>) -> Result<bool, InspectError> {
-    let bc = cert
-        .get_extension_unique(&OID_X509_EXT_BASIC_CONSTRAINTS)
-        .map_err(|e| InspectError::Malformed(format!("basicConstraints: {e}")))?;
-    match bc.map(|ext| ext.parsed_extension()) {
-        None => Ok(false),
-        Some(ParsedExtension::BasicConstraints(bc)) => Ok(bc.ca),
-        Some(_) => Err(InspectError::Malformed(
-            "basicConstraints does not parse".into(),
-        )),
-    }
+    crate::leaf::basic_constraints_ca(cert).map_err(InspectError::Malformed)
 }
 
 /// subjectAltName entries by kind. Other kinds (directoryName, otherName,

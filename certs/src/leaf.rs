@@ -121,15 +121,19 @@ fn self_signed(cert: &X509Certificate<'_>) -> bool {
 /// A basicConstraints extension that does not parse must not silently read
 /// as "not a CA", so it is reported as malformed.
 fn is_ca(cert: &X509Certificate<'_>) -> Result<bool, LeafError> {
+    basic_constraints_ca(cert).map_err(LeafError::Malformed)
+}
+
+/// Whether basicConstraints says CA:TRUE; an extension that is duplicated or
+/// does not parse is an error, never "not a CA". Shared with `inspect`.
+pub(crate) fn basic_constraints_ca(cert: &X509Certificate<'_>) -> Result<bool, String> {
     let bc = cert
         .get_extension_unique(&OID_X509_EXT_BASIC_CONSTRAINTS)
-        .map_err(|e| LeafError::Malformed(format!("basicConstraints: {e}")))?;
+        .map_err(|e| format!("basicConstraints: {e}"))?;
     match bc.map(|ext| ext.parsed_extension()) {
         None => Ok(false),
         Some(ParsedExtension::BasicConstraints(bc)) => Ok(bc.ca),
-        Some(_) => Err(LeafError::Malformed(
-            "basicConstraints does not parse".into(),
-        )),
+        Some(_) => Err("basicConstraints does not parse".into()),
     }
 }
 

@@ -169,12 +169,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let mut addrs = Vec::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     for addr in listen {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let (listener, local) = bind(addr).await?;
         addrs.push(local);
         tasks.spawn(accept_loop(
             listener,
@@ -194,12 +189,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     }
     let admin_addr = match admin {
         Some(addr) => {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind { addr, source })?;
-            let local = listener
-                .local_addr()
-                .map_err(|source| StartError::Bind { addr, source })?;
+            let (listener, local) = bind(addr).await?;
             tasks.spawn(crate::admin::serve(
                 listener,
                 shared.clone(),
@@ -222,6 +212,14 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         stop,
         tasks,
     })
+}
+
+/// Binds `addr` (port 0: a free port) and returns the listener with the address it got.
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let err = |source| StartError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(err)?;
+    let local = listener.local_addr().map_err(err)?;
+    Ok((listener, local))
 }
 
 async fn accept_loop(
