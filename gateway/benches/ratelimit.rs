@@ -20,7 +20,6 @@ fn config(backend: RateBackend, url: Option<String>) -> RateLimitConfig {
         redis_url: url,
         redis_timeout: Duration::from_millis(200),
         on_redis_error: RedisFailMode::FailOpen,
-        max_body_bytes: 65_536,
     }
 }
 

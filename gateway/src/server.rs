@@ -154,7 +154,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let watch = config.watch;
     let config_path = config.path.clone();
     let ratelimit = crate::ratelimit::RateLimiter::new(&config.rate_limit)?;
-    let max_body_bytes = config.rate_limit.max_body_bytes;
+    let max_body_bytes = config.limits.max_body_bytes;
     let state = State::build(config, None)?;
     let shared = Arc::new(Shared {
         state: ArcSwap::from_pointee(state),

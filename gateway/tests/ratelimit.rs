@@ -135,7 +135,7 @@ async fn client_id_limit_reads_form_json_and_basic_auth_and_forwards_bodies_unch
         + &rule("ip", "\"/oauth/token\"", "\"client_ip\"", 100, 100);
     let h = Harness::start(Options {
         mtls_extra: rules,
-        tables: "[rate_limit]\nmax_body_bytes = 1024".into(),
+        tables: "[limits]\nmax_body_bytes = 1024".into(),
         ..Options::default()
     })
     .await;

@@ -112,6 +112,10 @@ pub struct FileLimits {
     /// HTTP/1.1 request header count; more is answered 431.
     #[serde(default = "d_max_headers")]
     pub max_headers: usize,
+    /// Largest request body the edge reads when a decision needs it (a `client_id`, a
+    /// `/co/authenticate` check); larger is 413. Bodies are forwarded unchanged either way.
+    #[serde(default = "d_max_body_bytes")]
+    pub max_body_bytes: usize,
     #[serde(default = "d_h2_streams")]
     pub h2_max_concurrent_streams: u32,
 }
@@ -126,6 +130,7 @@ impl Default for FileLimits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,
+            max_body_bytes: d_max_body_bytes(),
             h2_max_concurrent_streams: DEFAULT_H2_MAX_STREAMS,
         }
     }
@@ -317,9 +322,6 @@ pub struct FileRateLimit {
     /// When Redis is slow or down: `fail_open` (the local limiter decides) or `fail_closed` (429).
     #[serde(default)]
     pub on_redis_error: RedisFailMode,
-    /// Largest request body read to find a `client_id` (bodies are forwarded unchanged).
-    #[serde(default = "d_max_body_bytes")]
-    pub max_body_bytes: usize,
 }
 
 impl Default for FileRateLimit {
@@ -330,7 +332,6 @@ impl Default for FileRateLimit {
             redis_url: None,
             redis_timeout: d_redis_timeout(),
             on_redis_error: RedisFailMode::default(),
-            max_body_bytes: d_max_body_bytes(),
         }
     }
 }

@@ -160,7 +160,6 @@ impl Loader {
             redis_url: r.redis_url.clone(),
             redis_timeout: r.redis_timeout,
             on_redis_error: r.on_redis_error,
-            max_body_bytes: r.max_body_bytes,
         };
         let l = file.limits;
         if l.max_connections == 0 {
@@ -177,6 +176,7 @@ impl Loader {
             max_connections: l.max_connections,
             max_header_bytes: l.max_header_bytes,
             max_headers: l.max_headers,
+            max_body_bytes: l.max_body_bytes,
             h2_max_concurrent_streams: l.h2_max_concurrent_streams,
         };
         if file.domains.is_empty() {

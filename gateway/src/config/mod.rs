@@ -58,6 +58,7 @@ pub struct Limits {
     pub max_connections: usize,
     pub max_header_bytes: usize,
     pub max_headers: usize,
+    pub max_body_bytes: usize,
     pub h2_max_concurrent_streams: u32,
 }
 
@@ -70,7 +71,6 @@ pub struct RateLimitConfig {
     pub redis_url: Option<String>,
     pub redis_timeout: Duration,
     pub on_redis_error: RedisFailMode,
-    pub max_body_bytes: usize,
 }
 
 pub struct DomainConfig {
