@@ -12,6 +12,7 @@ pub mod body;
 pub mod browser;
 pub mod check;
 pub mod config;
+pub mod connection;
 pub mod demo;
 pub mod echo;
 pub mod metrics;

@@ -5,17 +5,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use http::HeaderValue;
-use mtls_policies::{IdentityHeaders, RouteList, DEFAULT_ALIAS_ROUTES};
+use mtls_policies::IdentityHeaders;
 use rustls::sign::CertifiedKey;
-use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, TrustAnchor};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::file::{FileConfig, FileDomain, FileUpstream};
-use super::{
-    ApiKey, Config, ConfigError, ConfigErrors, DomainConfig, Limits, MtlsConfig, UpstreamConfig,
-};
+use super::file::{FileConfig, FileDomain};
+use super::{Config, ConfigError, ConfigErrors, DomainConfig, Limits};
 use crate::config::file::DEFAULT_EXPIRY_WARNING;
 
 /// Reads and validates the configuration at `path`. Relative paths inside it are relative to
@@ -66,18 +62,18 @@ fn key_at(text: &str, offset: usize) -> String {
     format!("line {line}")
 }
 
-struct Loader {
-    path: PathBuf,
-    base: PathBuf,
-    errors: Vec<ConfigError>,
-    warnings: Vec<String>,
-    files: Vec<PathBuf>,
+pub(super) struct Loader {
+    pub(super) path: PathBuf,
+    pub(super) base: PathBuf,
+    pub(super) errors: Vec<ConfigError>,
+    pub(super) warnings: Vec<String>,
+    pub(super) files: Vec<PathBuf>,
     /// Ports of the HTTPS listeners: a page served on one is the domain's own origin.
-    listen_ports: Vec<u16>,
+    pub(super) listen_ports: Vec<u16>,
 }
 
 impl Loader {
-    fn error(&mut self, key: impl Into<String>, problem: impl Into<String>) {
+    pub(super) fn error(&mut self, key: impl Into<String>, problem: impl Into<String>) {
         self.errors.push(ConfigError {
             file: self.path.clone(),
             key: key.into(),
@@ -86,14 +82,14 @@ impl Loader {
     }
 
     /// The path of a referenced file, remembered for the reload watcher.
-    fn resolve(&mut self, p: &str) -> PathBuf {
+    pub(super) fn resolve(&mut self, p: &str) -> PathBuf {
         let path = self.base.join(p);
         self.files.push(path.clone());
         path
     }
 
     /// Reads a small text file (registry, deny list) referenced at `key`.
-    fn read_text(&mut self, key: &str, file: &str) -> Option<(String, PathBuf)> {
+    pub(super) fn read_text(&mut self, key: &str, file: &str) -> Option<(String, PathBuf)> {
         let path = self.resolve(file);
         match std::fs::read_to_string(&path) {
             Ok(t) => Some((t, path)),
@@ -244,78 +240,9 @@ impl Loader {
         };
         let api_key = self.api_key(key, d.api_key_file.as_deref(), d.api_key_env.as_deref());
         let upstream = self.upstream(&format!("{key}.upstream"), &d.upstream);
-        let mk = format!("{key}.mtls");
-        let mut client_cas = Vec::new();
-        let mut ca_depths = Vec::new();
-        for (i, ca) in d.mtls.client_ca.iter().enumerate() {
-            let anchors = self.anchors(&format!("{mk}.client_ca[{i}]"), ca.file());
-            ca_depths.extend(std::iter::repeat_n(ca.revocation(), anchors.len()));
-            client_cas.extend(anchors);
-        }
-        let mut crls = Vec::new();
-        for (i, f) in d.mtls.crl.iter().enumerate() {
-            crls.extend(self.crls(&format!("{mk}.crl[{i}]"), f, d.mtls.stale_crl));
-        }
-        let registry = d.mtls.registry.as_deref().and_then(|f| {
-            let (text, path) = self.read_text(&format!("{mk}.registry"), f)?;
-            let dir = path.parent().map(Path::to_owned).unwrap_or_default();
-            match super::registry::load_registry(&text, &dir) {
-                Ok(r) => Some(r),
-                Err(problems) => {
-                    for p in problems {
-                        self.error(
-                            format!("{mk}.registry"),
-                            format!("{}: {}: {}", path.display(), p.key, p.problem),
-                        );
-                    }
-                    None
-                }
-            }
-        });
-        if d.mtls.edge_policy == super::EdgePolicy::Registered && d.mtls.registry.is_none() {
-            self.error(
-                format!("{mk}.edge_policy"),
-                "`registered` needs a `registry` file",
-            );
-        }
-        let deny = match d.mtls.deny_list.as_deref() {
-            None => Some(super::registry::DenyList::default()),
-            Some(f) => self
-                .read_text(&format!("{mk}.deny_list"), f)
-                .and_then(
-                    |(text, path)| match super::registry::load_deny_list(&text) {
-                        Ok(d) => Some(d),
-                        Err(problems) => {
-                            for p in problems {
-                                self.error(
-                                    format!("{mk}.deny_list"),
-                                    format!("{}: {}: {}", path.display(), p.key, p.problem),
-                                );
-                            }
-                            None
-                        }
-                    },
-                ),
-        };
-        if alias.is_some() && d.mtls.client_ca.is_empty() {
-            self.warnings.push(format!(
-                "{}: {mk}.client_ca: no client CA configured: every client certificate on mtls.{name} will be FAILED",
-                self.path.display()
-            ));
-        }
+        let mtls = self.mtls(&format!("{key}.mtls"), &name, alias.is_some(), &d.mtls);
         let rate_rules = self.rate_rules(&format!("{key}.rate_limit"), &d.rate_limits);
         let browser = self.browser(key, &name, d.browser.as_ref(), &d.apps);
-        let routes = match &d.mtls.routes {
-            Some(r) => RouteList::new(r),
-            None => RouteList::new(DEFAULT_ALIAS_ROUTES),
-        };
-        let routes = match routes {
-            Ok(r) => Some(r),
-            Err(e) => {
-                self.error(format!("{mk}.routes"), e.to_string());
-                None
-            }
-        };
         if self.errors.len() > errors_before {
             return None;
         }
@@ -342,29 +269,15 @@ impl Loader {
                 .unwrap_or_default(),
             browser: browser?,
             rate_rules: rate_rules?,
-            mtls: MtlsConfig {
-                client_cas,
-                ca_depths,
-                crls,
-                stale_crl: d.mtls.stale_crl,
-                revoked: d.mtls.revoked,
-                crl_missing: d.mtls.crl_missing,
-                registry,
-                edge_policy: d.mtls.edge_policy,
-                deny: deny?,
-                self_signed: d.mtls.self_signed,
-                no_certificate: d.mtls.no_certificate,
-                route_labels: routes
-                    .as_ref()
-                    .map(|r| crate::metrics::intern(r.iter()))
-                    .unwrap_or_default(),
-                routes: routes?,
-                advertise_ca_names: d.mtls.advertise_ca_names,
-            },
+            mtls: mtls?,
         })
     }
 
-    fn read_certs(&mut self, key: &str, file: &str) -> Option<Vec<CertificateDer<'static>>> {
+    pub(super) fn read_certs(
+        &mut self,
+        key: &str,
+        file: &str,
+    ) -> Option<Vec<CertificateDer<'static>>> {
         let path = self.resolve(file);
         let certs = match CertificateDer::pem_file_iter(&path) {
             Ok(iter) => iter.collect::<Result<Vec<_>, _>>(),
@@ -464,395 +377,9 @@ impl Loader {
         }
         Some((Arc::new(certified), not_after))
     }
-
-    fn origin_set(&mut self, key: &str, entries: &[String]) -> mtls_policies::OriginSet {
-        match mtls_policies::OriginSet::parse(entries) {
-            Ok(set) => set,
-            Err(e) => {
-                self.error(key, e.to_string());
-                mtls_policies::OriginSet::new()
-            }
-        }
-    }
-
-    fn app_settings(
-        &mut self,
-        key: &str,
-        s: &super::file::FileAppSettings,
-    ) -> mtls_policies::AppSettings {
-        mtls_policies::AppSettings {
-            allowed_origins: self.origin_set(&format!("{key}.allowed_origins"), &s.allowed_origins),
-            allowed_web_origins: self.origin_set(
-                &format!("{key}.allowed_web_origins"),
-                &s.allowed_web_origins,
-            ),
-            cross_origin_authentication: s.cross_origin_authentication,
-        }
-    }
-
-    /// `Some(None)`: no browser policy configured; `None`: errors were recorded.
-    fn browser(
-        &mut self,
-        key: &str,
-        domain: &str,
-        browser: Option<&super::file::FileBrowser>,
-        apps: &[super::file::FileApp],
-    ) -> Option<Option<super::BrowserConfig>> {
-        if browser.is_none() && apps.is_empty() {
-            return Some(None);
-        }
-        let errors_before = self.errors.len();
-        let default = super::file::FileBrowser::default();
-        let b = browser.unwrap_or(&default);
-        let bk = format!("{key}.browser");
-        let mut list = Vec::new();
-        for (i, a) in apps.iter().enumerate() {
-            let settings = self.app_settings(&format!("{key}.app[{i}]"), &a.settings());
-            list.push(mtls_policies::App {
-                client_id: a.client_id.clone(),
-                settings,
-            });
-        }
-        let unknown = match &b.default_app {
-            None => mtls_policies::UnknownClientPolicy::Deny,
-            Some(s) => mtls_policies::UnknownClientPolicy::UseApp(
-                self.app_settings(&format!("{bk}.default_app"), s),
-            ),
-        };
-        use mtls_policies::{DEFAULT_ALLOW_HEADERS, DEFAULT_ALLOW_METHODS, DEFAULT_MAX_AGE};
-        let cors = mtls_policies::CorsConfig::new(
-            b.cors_methods
-                .clone()
-                .unwrap_or_else(|| DEFAULT_ALLOW_METHODS.map(str::to_owned).to_vec()),
-            b.cors_headers
-                .clone()
-                .unwrap_or_else(|| DEFAULT_ALLOW_HEADERS.map(str::to_owned).to_vec()),
-            b.cors_max_age.unwrap_or(DEFAULT_MAX_AGE),
-        );
-        let cors = match cors {
-            Ok(c) => Some(c),
-            Err(e) => {
-                self.error(format!("{bk}.cors_methods"), e.to_string());
-                None
-            }
-        };
-        let routes = match &b.cors_routes {
-            Some(r) => RouteList::new(r),
-            None => RouteList::new(super::DEFAULT_CORS_ROUTES),
-        };
-        let routes = match routes {
-            Ok(r) => Some(r),
-            Err(e) => {
-                self.error(format!("{bk}.cors_routes"), e.to_string());
-                None
-            }
-        };
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        // The provider's own pages (the domain and its alias, on any port) are not cross-origin.
-        let own = [
-            format!("https://{domain}"),
-            format!("https://mtls.{domain}"),
-        ];
-        let mut own_set = self.origin_set(&format!("{key}.name"), &own);
-        for port in self.listen_ports.clone() {
-            let with_port = [
-                format!("https://{domain}:{port}"),
-                format!("https://mtls.{domain}:{port}"),
-            ];
-            own_set.extend_from(&self.origin_set(&format!("{key}.name"), &with_port));
-        }
-        match mtls_policies::BrowserPolicy::new(list, unknown, cors?) {
-            Ok(policy) => Some(Some(super::BrowserConfig {
-                policy: policy.with_own_origins(own_set),
-                cors_routes: routes?,
-            })),
-            Err(e) => {
-                self.error(format!("{key}.app"), e.to_string());
-                None
-            }
-        }
-    }
-
-    fn rate_rules(
-        &mut self,
-        key: &str,
-        rules: &[super::file::FileRateRule],
-    ) -> Option<mtls_policies::RateRules> {
-        use super::file::{FileKeyPart, FileRateKey, RateHosts};
-        use mtls_policies::{HostFilter, KeyPart, Quota, RateRule, RuleKey};
-        let part = |p: FileKeyPart| match p {
-            FileKeyPart::ClientIp => KeyPart::ClientIp,
-            FileKeyPart::CertThumbprint => KeyPart::CertThumbprint,
-            FileKeyPart::ClientId => KeyPart::ClientId,
-        };
-        let mut out = Vec::new();
-        let errors_before = self.errors.len();
-        for (i, r) in rules.iter().enumerate() {
-            let k = format!("{key}[{i}]");
-            let quota = match Quota::new(r.rate, r.per, r.burst.unwrap_or(r.rate)) {
-                Ok(q) => q,
-                Err(e) => {
-                    self.error(format!("{k}.rate"), e.to_string());
-                    continue;
-                }
-            };
-            let rule_key = match &r.key {
-                FileRateKey::One(FileKeyPart::ClientIp) => RuleKey::ClientIp,
-                FileRateKey::One(FileKeyPart::CertThumbprint) => RuleKey::CertThumbprint,
-                FileRateKey::One(FileKeyPart::ClientId) => RuleKey::ClientId,
-                FileRateKey::Combination(parts) => {
-                    RuleKey::Combination(parts.iter().map(|p| part(*p)).collect())
-                }
-            };
-            let hosts = match r.hosts {
-                RateHosts::Domain => HostFilter::Domain,
-                RateHosts::Alias => HostFilter::Alias,
-                RateHosts::Both => HostFilter::Both,
-            };
-            match RateRule::new(&r.name, &r.routes, hosts, rule_key, quota) {
-                Ok(rule) => out.push(rule),
-                Err(e) => self.error(k, e.to_string()),
-            }
-        }
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        match mtls_policies::RateRules::new(out) {
-            Ok(rules) => {
-                for (host, route) in rules.routes_without_ip_rule() {
-                    self.warnings.push(format!(
-                        "{}: {key}: {route} on the {host:?} host has no client_ip rule: requests without the rule's key (no certificate, no client_id) are not limited there",
-                        self.path.display()
-                    ));
-                }
-                Some(rules)
-            }
-            Err(e) => {
-                self.error(key, e.to_string());
-                None
-            }
-        }
-    }
-
-    fn crls(&mut self, key: &str, file: &str, stale: super::StaleCrlPolicy) -> Vec<super::Crl> {
-        use rustls_pki_types::CertificateRevocationListDer;
-        let path = self.resolve(file);
-        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_file_iter(&path) {
-            Ok(iter) => match iter.collect::<Result<Vec<_>, _>>() {
-                Ok(v) if !v.is_empty() => v.into_iter().map(|d| d.to_vec()).collect(),
-                // Not PEM: a DER file holds exactly one CRL.
-                _ => match std::fs::read(&path) {
-                    Ok(b) => vec![b],
-                    Err(e) => {
-                        self.error(key, format!("{}: cannot read: {e}", path.display()));
-                        return Vec::new();
-                    }
-                },
-            },
-            Err(e) => {
-                self.error(key, format!("{}: {}", path.display(), pem_problem(&e)));
-                return Vec::new();
-            }
-        };
-        let mut out = Vec::new();
-        for der in ders {
-            let list = match webpki::OwnedCertRevocationList::from_der(&der) {
-                Ok(l) => l,
-                Err(e) => {
-                    self.error(key, format!("{}: not a usable CRL: {e}", path.display()));
-                    continue;
-                }
-            };
-            let (issuer, next_update) = crl_facts(&der);
-            if let Some(next) = next_update {
-                if next <= unix_now() {
-                    let msg = format!(
-                        "{}: {key}: the CRL of {issuer} in {file} is past its nextUpdate ({})",
-                        self.path.display(),
-                        rfc3339(next)
-                    );
-                    match stale {
-                        super::StaleCrlPolicy::Warn => self.warnings.push(msg),
-                        super::StaleCrlPolicy::Enforce => self.warnings.push(format!(
-                            "{msg}; stale_crl = \"enforce\": certificates it covers are treated as revoked"
-                        )),
-                    }
-                }
-            }
-            out.push(super::Crl {
-                list: list.into(),
-                issuer,
-                next_update,
-            });
-        }
-        out
-    }
-
-    fn anchors(&mut self, key: &str, file: &str) -> Vec<TrustAnchor<'static>> {
-        let Some(certs) = self.read_certs(key, file) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (i, c) in certs.iter().enumerate() {
-            match webpki::anchor_from_trusted_cert(c) {
-                Ok(a) => out.push(a.to_owned()),
-                Err(e) => self.error(
-                    key,
-                    format!("{file}: certificate #{} is not a usable CA: {e}", i + 1),
-                ),
-            }
-        }
-        out
-    }
-
-    fn api_key(&mut self, key: &str, file: Option<&str>, env: Option<&str>) -> Option<ApiKey> {
-        let secret = match (file, env) {
-            (Some(_), Some(_)) => {
-                self.error(
-                    format!("{key}.api_key_file"),
-                    "set either api_key_file or api_key_env, not both",
-                );
-                return None;
-            }
-            (None, None) => {
-                self.error(
-                    format!("{key}.api_key_file"),
-                    "the cname-api-key is required: set api_key_file or api_key_env",
-                );
-                return None;
-            }
-            (Some(f), None) => {
-                let path = self.resolve(f);
-                match std::fs::read_to_string(&path) {
-                    Ok(s) => s.trim().to_owned(),
-                    Err(e) => {
-                        self.error(
-                            format!("{key}.api_key_file"),
-                            format!("{}: cannot read: {e}", path.display()),
-                        );
-                        return None;
-                    }
-                }
-            }
-            (None, Some(var)) => match std::env::var(var) {
-                Ok(s) => s.trim().to_owned(),
-                Err(_) => {
-                    self.error(
-                        format!("{key}.api_key_env"),
-                        format!("environment variable `{var}` is not set or not UTF-8"),
-                    );
-                    return None;
-                }
-            },
-        };
-        let which = if file.is_some() {
-            "api_key_file"
-        } else {
-            "api_key_env"
-        };
-        if secret.is_empty() {
-            self.error(format!("{key}.{which}"), "the cname-api-key is empty");
-            return None;
-        }
-        // The problem text never repeats the secret.
-        ApiKey::new(&secret).or_else(|| {
-            self.error(
-                format!("{key}.{which}"),
-                "the cname-api-key contains characters not allowed in a header",
-            );
-            None
-        })
-    }
-
-    fn upstream(&mut self, key: &str, u: &FileUpstream) -> Option<UpstreamConfig> {
-        let errors_before = self.errors.len();
-        let host = u.host.trim_end_matches('.').to_ascii_lowercase();
-        if !valid_hostname(&host) && host.parse::<std::net::IpAddr>().is_err() {
-            self.error(
-                format!("{key}.host"),
-                format!("`{}` is not a hostname", u.host),
-            );
-        }
-        let header = u.host_header.clone().unwrap_or_else(|| host.clone());
-        let host_header = HeaderValue::from_str(&header).ok();
-        if host_header.is_none() {
-            self.error(
-                format!("{key}.host_header"),
-                format!("`{header}` is not a valid Host header value"),
-            );
-        }
-        let connect_to = u
-            .connect_to
-            .as_deref()
-            .and_then(|a| match a.parse::<SocketAddr>() {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    self.error(
-                        format!("{key}.connect_to"),
-                        format!("`{a}` is not an IP:port socket address"),
-                    );
-                    None
-                }
-            });
-        let roots = match &u.ca_file {
-            None => None,
-            Some(f) => {
-                let certs = self
-                    .read_certs(&format!("{key}.ca_file"), f)
-                    .unwrap_or_default();
-                let mut store = RootCertStore::empty();
-                let (_, bad) = store.add_parsable_certificates(certs);
-                if bad > 0 {
-                    self.error(
-                        format!("{key}.ca_file"),
-                        format!("{f}: {bad} certificate(s) could not be used as trust anchors"),
-                    );
-                }
-                Some(Arc::new(store))
-            }
-        };
-        if u.connect_timeout.is_zero() {
-            self.error(
-                format!("{key}.connect_timeout"),
-                "must be greater than zero",
-            );
-        }
-        if u.response_timeout.is_zero() {
-            self.error(
-                format!("{key}.response_timeout"),
-                "must be greater than zero",
-            );
-        }
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        Some(UpstreamConfig {
-            host,
-            port: u.port,
-            host_header: host_header?,
-            connect_to,
-            roots,
-            connect_timeout: u.connect_timeout,
-            response_timeout: u.response_timeout,
-        })
-    }
 }
 
-/// Issuer (RFC 4514) and nextUpdate of a CRL, for logs and metrics.
-fn crl_facts(der: &[u8]) -> (String, Option<i64>) {
-    use x509_parser::prelude::FromDer;
-    match x509_parser::revocation_list::CertificateRevocationList::from_der(der) {
-        Ok((_, crl)) => (
-            mtls_certs::dn::rfc4514(crl.issuer()),
-            crl.next_update().map(|t| t.timestamp()),
-        ),
-        Err(_) => ("unknown issuer".to_owned(), None),
-    }
-}
-
-fn pem_problem(e: &rustls_pki_types::pem::Error) -> String {
+pub(super) fn pem_problem(e: &rustls_pki_types::pem::Error) -> String {
     match e {
         rustls_pki_types::pem::Error::Io(io) => format!("cannot read: {io}"),
         rustls_pki_types::pem::Error::NoItemsFound => {
@@ -862,7 +389,7 @@ fn pem_problem(e: &rustls_pki_types::pem::Error) -> String {
     }
 }
 
-fn valid_hostname(h: &str) -> bool {
+pub(super) fn valid_hostname(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 253
         && h.split('.').all(|l| {

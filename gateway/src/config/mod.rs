@@ -6,6 +6,9 @@
 
 pub mod file;
 mod load;
+mod load_policies;
+mod load_trust;
+mod load_upstream;
 pub mod registry;
 
 use std::fmt;

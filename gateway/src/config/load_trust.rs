@@ -1,0 +1,206 @@
+//! Loading the alias's client trust: CA anchors, CRLs, registry, deny list (part of [`super::load`]).
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::TrustAnchor;
+
+use std::path::Path;
+
+use mtls_policies::{RouteList, DEFAULT_ALIAS_ROUTES};
+
+use super::file::FileMtls;
+use super::load::{pem_problem, rfc3339, unix_now, Loader};
+use super::MtlsConfig;
+
+impl Loader {
+    pub(super) fn crls(
+        &mut self,
+        key: &str,
+        file: &str,
+        stale: super::StaleCrlPolicy,
+    ) -> Vec<super::Crl> {
+        use rustls_pki_types::CertificateRevocationListDer;
+        let path = self.resolve(file);
+        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_file_iter(&path) {
+            Ok(iter) => match iter.collect::<Result<Vec<_>, _>>() {
+                Ok(v) if !v.is_empty() => v.into_iter().map(|d| d.to_vec()).collect(),
+                // Not PEM: a DER file holds exactly one CRL.
+                _ => match std::fs::read(&path) {
+                    Ok(b) => vec![b],
+                    Err(e) => {
+                        self.error(key, format!("{}: cannot read: {e}", path.display()));
+                        return Vec::new();
+                    }
+                },
+            },
+            Err(e) => {
+                self.error(key, format!("{}: {}", path.display(), pem_problem(&e)));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for der in ders {
+            let list = match webpki::OwnedCertRevocationList::from_der(&der) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.error(key, format!("{}: not a usable CRL: {e}", path.display()));
+                    continue;
+                }
+            };
+            let (issuer, next_update) = crl_facts(&der);
+            if let Some(next) = next_update {
+                if next <= unix_now() {
+                    let msg = format!(
+                        "{}: {key}: the CRL of {issuer} in {file} is past its nextUpdate ({})",
+                        self.path.display(),
+                        rfc3339(next)
+                    );
+                    match stale {
+                        super::StaleCrlPolicy::Warn => self.warnings.push(msg),
+                        super::StaleCrlPolicy::Enforce => self.warnings.push(format!(
+                            "{msg}; stale_crl = \"enforce\": certificates it covers are treated as revoked"
+                        )),
+                    }
+                }
+            }
+            out.push(super::Crl {
+                list: list.into(),
+                issuer,
+                next_update,
+            });
+        }
+        out
+    }
+
+    pub(super) fn anchors(&mut self, key: &str, file: &str) -> Vec<TrustAnchor<'static>> {
+        let Some(certs) = self.read_certs(key, file) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, c) in certs.iter().enumerate() {
+            match webpki::anchor_from_trusted_cert(c) {
+                Ok(a) => out.push(a.to_owned()),
+                Err(e) => self.error(
+                    key,
+                    format!("{file}: certificate #{} is not a usable CA: {e}", i + 1),
+                ),
+            }
+        }
+        out
+    }
+}
+
+impl Loader {
+    /// The alias's client-certificate settings: CAs, CRLs, registry, deny list, routes.
+    pub(super) fn mtls(
+        &mut self,
+        mk: &str,
+        name: &str,
+        alias: bool,
+        m: &FileMtls,
+    ) -> Option<MtlsConfig> {
+        let errors_before = self.errors.len();
+        let mut client_cas = Vec::new();
+        let mut ca_depths = Vec::new();
+        for (i, ca) in m.client_ca.iter().enumerate() {
+            let anchors = self.anchors(&format!("{mk}.client_ca[{i}]"), ca.file());
+            ca_depths.extend(std::iter::repeat_n(ca.revocation(), anchors.len()));
+            client_cas.extend(anchors);
+        }
+        let mut crls = Vec::new();
+        for (i, f) in m.crl.iter().enumerate() {
+            crls.extend(self.crls(&format!("{mk}.crl[{i}]"), f, m.stale_crl));
+        }
+        let registry = m.registry.as_deref().and_then(|f| {
+            let (text, path) = self.read_text(&format!("{mk}.registry"), f)?;
+            let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+            match super::registry::load_registry(&text, &dir) {
+                Ok(r) => Some(r),
+                Err(problems) => {
+                    for p in problems {
+                        self.error(
+                            format!("{mk}.registry"),
+                            format!("{}: {}: {}", path.display(), p.key, p.problem),
+                        );
+                    }
+                    None
+                }
+            }
+        });
+        if m.edge_policy == super::EdgePolicy::Registered && m.registry.is_none() {
+            self.error(
+                format!("{mk}.edge_policy"),
+                "`registered` needs a `registry` file",
+            );
+        }
+        let deny = match m.deny_list.as_deref() {
+            None => Some(super::registry::DenyList::default()),
+            Some(f) => self
+                .read_text(&format!("{mk}.deny_list"), f)
+                .and_then(
+                    |(text, path)| match super::registry::load_deny_list(&text) {
+                        Ok(d) => Some(d),
+                        Err(problems) => {
+                            for p in problems {
+                                self.error(
+                                    format!("{mk}.deny_list"),
+                                    format!("{}: {}: {}", path.display(), p.key, p.problem),
+                                );
+                            }
+                            None
+                        }
+                    },
+                ),
+        };
+        if alias && m.client_ca.is_empty() {
+            self.warnings.push(format!(
+                "{}: {mk}.client_ca: no client CA configured: every client certificate on mtls.{name} will be FAILED",
+                self.path.display()
+            ));
+        }
+        let routes = match &m.routes {
+            Some(r) => RouteList::new(r),
+            None => RouteList::new(DEFAULT_ALIAS_ROUTES),
+        };
+        let routes = match routes {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(format!("{mk}.routes"), e.to_string());
+                None
+            }
+        };
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(MtlsConfig {
+            client_cas,
+            ca_depths,
+            crls,
+            stale_crl: m.stale_crl,
+            revoked: m.revoked,
+            crl_missing: m.crl_missing,
+            registry,
+            edge_policy: m.edge_policy,
+            deny: deny?,
+            self_signed: m.self_signed,
+            no_certificate: m.no_certificate,
+            route_labels: routes
+                .as_ref()
+                .map(|r| crate::metrics::intern(r.iter()))
+                .unwrap_or_default(),
+            routes: routes?,
+            advertise_ca_names: m.advertise_ca_names,
+        })
+    }
+}
+
+/// Issuer (RFC 4514) and nextUpdate of a CRL, for logs and metrics.
+fn crl_facts(der: &[u8]) -> (String, Option<i64>) {
+    use x509_parser::prelude::FromDer;
+    match x509_parser::revocation_list::CertificateRevocationList::from_der(der) {
+        Ok((_, crl)) => (
+            mtls_certs::dn::rfc4514(crl.issuer()),
+            crl.next_update().map(|t| t.timestamp()),
+        ),
+        Err(_) => ("unknown issuer".to_owned(), None),
+    }
+}
