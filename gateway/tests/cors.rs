@@ -297,4 +297,12 @@ async fn invalid_origin_patterns_are_configuration_errors() {
         );
         assert!(err.to_lowercase().contains(words), "{pattern}: {err}");
     }
+    // Unknown keys in an application table are errors too (a typo must not silently open CORS).
+    let text = "[[domain]]\nname = \"auth.example.com\"\ncert = \"server.pem\"\nkey = \"server.key\"\napi_key_file = \"api-key\"\n\
+                [domain.upstream]\nhost = \"idp.example.internal\"\nca_file = \"root.pem\"\n\
+                [[domain.app]]\nclient_id = \"a\"\nallowed_origin = [\"https://app.example.com\"]\n";
+    let path = dir.path().join("gw.toml");
+    std::fs::write(&path, text).unwrap();
+    let err = mtls_gateway::config::load(&path).unwrap_err().to_string();
+    assert!(err.contains("allowed_origin"), "{err}");
 }

@@ -1244,6 +1244,7 @@ fn example_configuration_mentions_every_key() {
     let mut keys = Vec::new();
     let mut in_struct = false;
     let mut rename: Option<String> = None;
+    let mut flatten = false;
     for line in source.lines() {
         let t = line.trim();
         if t.starts_with("pub struct File") {
@@ -1253,6 +1254,15 @@ fn example_configuration_mentions_every_key() {
         } else if in_struct {
             if let Some(r) = t.split("rename = \"").nth(1) {
                 rename = r.split('"').next().map(str::to_owned);
+            }
+            // A flattened field has no key of its own: its struct's fields are scanned instead.
+            if t.contains("serde(flatten)") {
+                flatten = true;
+                continue;
+            }
+            if flatten && t.starts_with("pub ") {
+                flatten = false;
+                continue;
             }
             if let Some(field) = t.strip_prefix("pub ").and_then(|f| f.split_once(':')) {
                 let name = rename.take().unwrap_or_else(|| field.0.to_owned());

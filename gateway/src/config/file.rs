@@ -243,22 +243,8 @@ pub struct FileAppSettings {
 pub struct FileApp {
     /// The provider's client id.
     pub client_id: String,
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    #[serde(default)]
-    pub allowed_web_origins: Vec<String>,
-    #[serde(default)]
-    pub cross_origin_authentication: bool,
-}
-
-impl FileApp {
-    pub fn settings(&self) -> FileAppSettings {
-        FileAppSettings {
-            allowed_origins: self.allowed_origins.clone(),
-            allowed_web_origins: self.allowed_web_origins.clone(),
-            cross_origin_authentication: self.cross_origin_authentication,
-        }
-    }
+    #[serde(flatten)]
+    pub settings: FileAppSettings,
 }
 
 #[derive(Debug, Deserialize)]

@@ -46,7 +46,7 @@ impl Loader {
         let bk = format!("{key}.browser");
         let mut list = Vec::new();
         for (i, a) in apps.iter().enumerate() {
-            let settings = self.app_settings(&format!("{key}.app[{i}]"), &a.settings());
+            let settings = self.app_settings(&format!("{key}.app[{i}]"), &a.settings);
             list.push(mtls_policies::App {
                 client_id: a.client_id.clone(),
                 settings,
