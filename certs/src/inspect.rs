@@ -214,7 +214,7 @@ pub fn inspect(der: &[u8], now_unix: i64) -> Result<Inspection, InspectError> {
         subject_lines: dn::newline_separated(cert.subject()),
         common_name,
         issuer_rfc4514: dn::rfc4514(cert.issuer()),
-        serial_hex: serial_hex(cert.raw_serial()),
+        serial_hex: crate::leaf::serial_hex(cert.raw_serial()),
         not_before_unix,
         not_before_rfc3339: rfc3339(not_before),
         not_after_unix,
@@ -295,15 +295,6 @@ fn rfc3339(t: OffsetDateTime) -> String {
     )
 }
 
-/// The integer's magnitude without the DER sign byte, as OpenSSL prints it.
-fn serial_hex(raw: &[u8]) -> String {
-    let start = raw
-        .iter()
-        .position(|b| *b != 0)
-        .unwrap_or(raw.len().saturating_sub(1));
-    hex::encode(&raw[start..])
-}
-
 /// A basicConstraints extension that does not parse must not read as "not
 /// a CA", so it is an error (the same rule as [`crate::leaf`]).
 fn is_ca(cert: &X509Certificate<'_>) -> Result<bool, InspectError> {
@@ -381,8 +372,8 @@ mod tests {
 
     #[test]
     fn serial_hex_keeps_a_leading_zero_nibble() {
-        assert_eq!(serial_hex(&[0x07, 0x3a]), "073a");
-        assert_eq!(serial_hex(&[0x00, 0x80]), "80");
-        assert_eq!(serial_hex(&[0x00]), "00");
+        assert_eq!(crate::leaf::serial_hex(&[0x07, 0x3a]), "073a");
+        assert_eq!(crate::leaf::serial_hex(&[0x00, 0x80]), "80");
+        assert_eq!(crate::leaf::serial_hex(&[0x00]), "00");
     }
 }

@@ -137,7 +137,10 @@ pub(crate) fn basic_constraints_ca(cert: &X509Certificate<'_>) -> Result<bool, S
     }
 }
 
-fn serial_hex(raw: &[u8]) -> String {
+/// The serial's magnitude without the DER sign byte, lower-case hex, as OpenSSL prints it. One
+/// function for the leaf checks and `inspect`: the deny list matches serials an operator copied
+/// from `certs inspect`, so both must print them identically.
+pub(crate) fn serial_hex(raw: &[u8]) -> String {
     let start = raw
         .iter()
         .position(|b| *b != 0)
