@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mtls_gateway::config::{RateBackend, RateLimitConfig, RedisFailMode};
+use mtls_gateway::limiter::RateLimiter;
 use mtls_gateway::metrics::Metrics;
-use mtls_gateway::ratelimit::{RateLimiter, Source};
+use mtls_gateway::metrics::RateSource as Source;
 use mtls_policies::{Gcra, Quota, RuleId};
 
 const DECISIONS: usize = 20_000;

@@ -11,21 +11,30 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::respond::full;
-use crate::server::Shared;
-use crate::upstream::ProxyBody;
+use crate::metrics::Metrics;
+use crate::proxy_body::{full, ProxyBody};
+use crate::readiness::Readiness;
+use crate::state::StateHandle;
 
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// What the admin endpoints read.
+#[derive(Clone)]
+pub struct Admin {
+    pub state: StateHandle,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+}
+
+pub async fn serve(listener: TcpListener, admin: Admin, mut stop: watch::Receiver<bool>) {
     loop {
         let (tcp, _) = tokio::select! {
             r = listener.accept() => match r { Ok(p) => p, Err(_) => continue },
             _ = stop.changed() => return,
         };
-        let shared = shared.clone();
+        let admin = admin.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(&shared, &req)) }
+                let admin = admin.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(&admin, &req)) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -36,7 +45,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::
     }
 }
 
-fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<ProxyBody> {
+fn answer(admin: &Admin, req: &Request<Incoming>) -> Response<ProxyBody> {
     let text = |status, body: String, ctype: &'static str| {
         let mut r = Response::new(full(Bytes::from(body)));
         *r.status_mut() = status;
@@ -56,19 +65,19 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<ProxyBody> {
     match req.uri().path() {
         "/metrics" => text(
             StatusCode::OK,
-            shared.metrics.encode(),
+            admin.metrics.encode(),
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         ),
         "/healthz" => text(StatusCode::OK, "ok\n".into(), "text/plain"),
         "/readyz" => {
-            let state = shared.state.load();
+            let state = admin.state.load();
             let domains: Vec<String> = state
                 .config
                 .domains
                 .iter()
                 .map(|d| d.name.clone())
                 .collect();
-            match shared.readiness.check(&domains) {
+            match admin.readiness.check(&domains) {
                 Ok(()) => text(StatusCode::OK, "ready\n".into(), "text/plain"),
                 Err(failing) => text(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -1,5 +1,7 @@
 #![forbid(unsafe_code)]
 
+mod cli;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,7 +49,7 @@ enum Command {
     /// Development certificates and certificate inspection.
     Certs {
         #[command(subcommand)]
-        command: CertsCommand,
+        command: cli::certs::CertsCommand,
     },
     /// Run the gateway with a throwaway PKI and a stand-in upstream, and print curl commands.
     Demo {
@@ -59,94 +61,6 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-}
-
-#[derive(Subcommand)]
-enum CertsCommand {
-    /// Write a development PKI (root and intermediate CAs, server and client certificates for every
-    /// case the gateway handles, a CRL) into DIR.
-    Init {
-        dir: PathBuf,
-        #[arg(long, default_value = "auth.example.com")]
-        domain: String,
-        #[arg(long, default_value = "idp.example.internal")]
-        upstream_host: String,
-    },
-    /// Show what the gateway and the provider see of a certificate: names, validity, thumbprints,
-    /// the exact `client-certificate` header and the body to register it with the provider.
-    Inspect {
-        file: PathBuf,
-        /// Machine-readable output.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-fn certs(command: CertsCommand) -> i32 {
-    match command {
-        CertsCommand::Init {
-            dir,
-            domain,
-            upstream_host,
-        } => {
-            let spec = mtls_certs::PkiSpec {
-                domain,
-                upstream_host,
-            };
-            match mtls_certs::DevPki::generate(&spec)
-                .and_then(|pki| pki.write_to(&dir).map(|()| pki))
-            {
-                Ok(pki) => {
-                    println!(
-                        "wrote a development PKI for {} to {}:",
-                        spec.domain,
-                        dir.display()
-                    );
-                    for (name, _) in pki.entries() {
-                        println!("  {name}.pem  {name}.key");
-                    }
-                    println!("  client-via-intermediate-chain.pem  root-crl.pem");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    1
-                }
-            }
-        }
-        CertsCommand::Inspect { file, json } => {
-            let bytes = match std::fs::read(&file) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("error: {}: {e}", file.display());
-                    return 1;
-                }
-            };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
-            match mtls_certs::inspect_pem(&bytes, now) {
-                Ok(all) => {
-                    for (i, cert) in all.iter().enumerate() {
-                        if json {
-                            println!("{}", cert.to_json());
-                        } else {
-                            if i > 0 {
-                                println!();
-                            }
-                            print!("{}", cert.render_text());
-                        }
-                    }
-                    0
-                }
-                Err(e) => {
-                    eprintln!("error: {}: {e}", file.display());
-                    1
-                }
-            }
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -163,15 +77,15 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Check { config } => mtls_gateway::check::run(&config),
-        Command::Certs { command } => certs(command),
+        Command::Check { config } => cli::check::run(&config),
+        Command::Certs { command } => cli::certs::run(command),
         Command::Run { config } => runtime.block_on(run(&config)),
         Command::Demo {
             listen,
             domain,
             dir,
         } => {
-            match runtime.block_on(mtls_gateway::demo::run(mtls_gateway::demo::DemoOptions {
+            match runtime.block_on(cli::demo::run(cli::demo::DemoOptions {
                 listen,
                 domain,
                 dir,
@@ -202,7 +116,7 @@ async fn run(path: &Path) -> i32 {
     }
     let gateway = match mtls_gateway::start(config).await {
         Ok(g) => g,
-        Err(e @ mtls_gateway::server::StartError::Build(_)) => {
+        Err(e @ mtls_gateway::StartError::Build(_)) => {
             eprintln!("error: {}: {e}", path.display());
             return EXIT_CONFIG;
         }
@@ -218,12 +132,12 @@ async fn run(path: &Path) -> i32 {
             return 1;
         }
     };
-    let stop = mtls_gateway::signals::wait_for_stop();
+    let stop = cli::signals::wait_for_stop();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            _ = hup.recv() => { gateway.shared.reload_from(path); }
+            _ = hup.recv() => { gateway.reloader().reload_from(path); }
         }
     }
     tracing::info!("stopping: draining in-flight requests");

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+use mtls_policies::HostKind;
 use rustls::ServerConfig;
 
 use crate::config::{Config, DomainConfig};
-use crate::metrics::HostKind;
 use crate::tls::{self, EdgeClientVerifier, TlsBuildError};
 use crate::trust::Trust;
 use crate::upstream::{Upstream, UpstreamBuildError};
@@ -27,6 +28,9 @@ pub struct DomainRuntime {
     /// Present when the alias is served.
     pub trust: Option<Arc<Trust>>,
 }
+
+/// The state every task reads: swapped whole by a reload, never locked.
+pub type StateHandle = Arc<ArcSwap<State>>;
 
 pub struct State {
     pub config: Config,
@@ -62,7 +66,7 @@ impl State {
             });
             let plain = Host {
                 name: d.name.clone(),
-                kind: HostKind::domain,
+                kind: HostKind::Domain,
                 tls: tls::server_config(d, None, resumption_of(previous, &d.name))?,
                 domain: runtime.clone(),
             };
@@ -71,7 +75,7 @@ impl State {
                 let verifier = Arc::new(EdgeClientVerifier::new(trust));
                 let host = Host {
                     name: alias.clone(),
-                    kind: HostKind::alias,
+                    kind: HostKind::Alias,
                     tls: tls::server_config(d, Some(verifier), resumption_of(previous, alias))?,
                     domain: runtime,
                 };

@@ -8,9 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::dns::Name;
@@ -20,8 +18,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::{ClientConfig, RootCertStore};
 
 use crate::config::UpstreamConfig;
-
-pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+use crate::metrics::UpstreamErrorKind;
+use crate::proxy_body::ProxyBody;
 
 /// How long an idle pooled upstream connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -39,11 +37,11 @@ pub enum UpstreamError {
 
 impl UpstreamError {
     /// Stable metric label.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> UpstreamErrorKind {
         match self {
-            UpstreamError::Timeout(_) => "timeout",
-            UpstreamError::Connect(_) => "connect",
-            UpstreamError::Request(_) => "request",
+            UpstreamError::Timeout(_) => UpstreamErrorKind::Timeout,
+            UpstreamError::Connect(_) => UpstreamErrorKind::Connect,
+            UpstreamError::Request(_) => UpstreamErrorKind::Request,
         }
     }
 }

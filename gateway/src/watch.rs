@@ -6,13 +6,12 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
-use crate::server::Shared;
+use crate::reload::Reloader;
 
 /// What a watcher compares event paths with: canonical parent directory and file name.
 fn targets(files: &[PathBuf]) -> HashSet<(PathBuf, OsString)> {
@@ -48,7 +47,7 @@ fn relevant(event: &notify::Event, targets: &HashSet<(PathBuf, OsString)>) -> bo
 }
 
 pub async fn run(
-    shared: Arc<Shared>,
+    reloader: Reloader,
     config_path: PathBuf,
     debounce: Duration,
     mut stop: watch::Receiver<bool>,
@@ -67,7 +66,7 @@ pub async fn run(
     let mut watched_dirs: HashSet<PathBuf> = HashSet::new();
     loop {
         // (Re)aim the watcher at the directories of the files the current configuration uses.
-        let files = shared.state.load().config.files.clone();
+        let files = reloader.state.load().config.files.clone();
         let wanted = targets(&files);
         let dirs: HashSet<PathBuf> = wanted.iter().map(|(d, _)| d.clone()).collect();
         for d in dirs.difference(&watched_dirs) {
@@ -94,6 +93,6 @@ pub async fn run(
         // Debounce: wait until the files have been quiet for `debounce`.
         while let Ok(Some(_)) = tokio::time::timeout(debounce, rx.recv()).await {}
         tracing::info!("watched file changed; reloading");
-        shared.reload_from(&config_path);
+        reloader.reload_from(&config_path);
     }
 }

@@ -100,9 +100,9 @@ async fn metrics_count_a_scripted_mix() {
         ("mtls_gateway_requests_total{host_kind=\"alias\",route=\"/authorize\",status_class=\"4xx\"}", 1.0),
         ("mtls_gateway_requests_total{host_kind=\"domain\",route=\"/authorize\",status_class=\"2xx\"}", 1.0),
         ("mtls_gateway_requests_total{host_kind=\"domain\",route=\"other\",status_class=\"2xx\"}", 1.0),
-        ("mtls_gateway_refusals_total{kind=\"not_found\"}", 1.0),
-        ("mtls_gateway_refusals_total{kind=\"misdirected\"}", 1.0),
-        ("mtls_gateway_refusals_total{kind=\"client_certificate_required\"}", 1.0),
+        ("mtls_gateway_refusals_total{kind=\"not_found\",fault=\"client\"}", 1.0),
+        ("mtls_gateway_refusals_total{kind=\"misdirected\",fault=\"client\"}", 1.0),
+        ("mtls_gateway_refusals_total{kind=\"client_certificate_required\",fault=\"client\"}", 1.0),
         ("mtls_gateway_client_cert_verdicts_total{outcome=\"success\",reason=\"none\"}", 5.0),
         ("mtls_gateway_client_cert_verdicts_total{outcome=\"failed\",reason=\"self_signed\"}", 1.0),
         ("mtls_gateway_client_cert_verdicts_total{outcome=\"none\",reason=\"none\"}", 1.0),
@@ -357,7 +357,7 @@ async fn sigterm_drains_in_flight_requests() {
         Client::new(DOMAIN, None, Proto::H1)
             .request(
                 addr,
-                Req::get(DOMAIN, "/slow").header(mtls_gateway::echo::DELAY_HEADER, "1500"),
+                Req::get(DOMAIN, "/slow").header(mtls_testkit::echo::DELAY_HEADER, "1500"),
             )
             .await
     });

@@ -87,7 +87,7 @@ async fn client_ip_limit_with_headers_ignores_spoofed_forwarding_headers() {
     assert_eq!(
         metric(
             &m,
-            "mtls_gateway_refusals_total{kind=\"too_many_requests\"}"
+            "mtls_gateway_refusals_total{kind=\"too_many_requests\",fault=\"client\"}"
         ),
         2.0,
         "{m}"

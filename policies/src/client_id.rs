@@ -93,6 +93,50 @@ pub fn parse_client_id_from_body(
     }
 }
 
+/// The client a request names, for decisions that depend on it (per-client origins, per-client
+/// rate limits): HTTP Basic credentials (`client_secret_basic`), and the form or JSON body when
+/// it was read. Every error is a refusal, never "no client": a duplicated `client_id`, a body the
+/// edge cannot read, two `Content-Type` headers, or Basic credentials and a body naming two
+/// different clients would otherwise let the edge check one client's rules while the provider
+/// acts for another. A body of another media type names no client (the provider reads none from
+/// it either).
+pub fn request_client_id(
+    headers: &http::HeaderMap,
+    body: Option<&[u8]>,
+) -> Result<Option<String>, crate::Refusal> {
+    use crate::Refusal;
+    let basic = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(client_id_from_basic_auth);
+    let from_body = match body {
+        None => None,
+        Some(body) => {
+            let content_type =
+                crate::single_header(headers, &http::header::CONTENT_TYPE, "Content-Type")?;
+            match parse_client_id_from_body(content_type, body) {
+                Ok(id) => id,
+                Err(ClientIdError::UnsupportedContentType) => None,
+                Err(ClientIdError::Duplicate) => {
+                    return Err(Refusal::BadRequest("client_id is given more than once."))
+                }
+                Err(_) => {
+                    return Err(Refusal::BadRequest(
+                        "The client_id in the request body is not valid.",
+                    ))
+                }
+            }
+        }
+    };
+    match (basic, from_body) {
+        (Some(a), Some(b)) if a != b => Err(Refusal::BadRequest(
+            "The credentials and the request body name different clients.",
+        )),
+        (Some(a), _) => Ok(Some(a)),
+        (None, b) => Ok(b),
+    }
+}
+
 /// The client id of a form or JSON body; `None` when there is none or the
 /// body cannot be read (see [`parse_client_id_from_body`] to tell apart).
 pub fn client_id_from_body(content_type: Option<&str>, body: &[u8]) -> Option<String> {

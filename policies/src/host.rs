@@ -13,6 +13,12 @@
 
 use std::net::Ipv6Addr;
 
+use http::header::HOST;
+use http::uri::Authority;
+use http::{HeaderMap, Uri};
+
+use crate::{single_header, Refusal};
+
 /// Longest DNS name in presentation form, without the trailing dot.
 const MAX_HOST_LEN: usize = 253;
 /// Longest DNS label.
@@ -47,6 +53,24 @@ pub fn authority_matches_sni(authority: &str, sni: &str) -> bool {
         Some(host) => !host.starts_with('[') && host.eq_ignore_ascii_case(sni),
         None => false,
     }
+}
+
+/// Every authority a request names (the request target's, as HTTP/2 `:authority` or an absolute
+/// URI, and the `Host` header) must be the connection's TLS server name: otherwise a request
+/// could ride a plain-domain connection to an alias route, or the reverse (HTTP/2 connection reuse
+/// makes this a real case). A request naming no host at all, or two `Host` headers, is malformed.
+pub fn check_authority(uri: &Uri, headers: &HeaderMap, sni: &str) -> Result<(), Refusal> {
+    let target = uri.authority().map(Authority::as_str);
+    let host = single_header(headers, &HOST, "Host")?;
+    if target.is_none() && host.is_none() {
+        return Err(Refusal::BadRequest("The request names no host."));
+    }
+    for authority in target.into_iter().chain(host) {
+        if !authority_matches_sni(authority, sni) {
+            return Err(Refusal::Misdirected);
+        }
+    }
+    Ok(())
 }
 
 /// The validated host part of `authority`, original case, trailing dot removed.
@@ -240,5 +264,54 @@ mod tests {
                 "{authority:?} vs {sni:?}"
             );
         }
+    }
+
+    #[test]
+    fn check_authority_table() {
+        use http::HeaderValue;
+        let sni = "mtls.auth.example.com";
+        let with_host = |uri: &str, hosts: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in hosts {
+                h.append(HOST, HeaderValue::from_str(v).unwrap());
+            }
+            check_authority(&uri.parse::<Uri>().unwrap(), &h, sni)
+        };
+        assert_eq!(
+            with_host("/oauth/token", &["mtls.auth.example.com"]),
+            Ok(())
+        );
+        assert_eq!(
+            with_host("/oauth/token", &["MTLS.auth.example.com:443"]),
+            Ok(())
+        );
+        assert_eq!(
+            with_host("https://mtls.auth.example.com/oauth/token", &[]),
+            Ok(())
+        );
+        assert_eq!(
+            with_host("/oauth/token", &["auth.example.com"]),
+            Err(Refusal::Misdirected)
+        );
+        // The target and the Host header must both match.
+        assert_eq!(
+            with_host(
+                "https://mtls.auth.example.com/oauth/token",
+                &["auth.example.com"]
+            ),
+            Err(Refusal::Misdirected)
+        );
+        assert_eq!(
+            with_host("https://auth.example.com/x", &["mtls.auth.example.com"]),
+            Err(Refusal::Misdirected)
+        );
+        assert_eq!(
+            with_host("/oauth/token", &[]),
+            Err(Refusal::BadRequest("The request names no host."))
+        );
+        assert_eq!(
+            with_host("/x", &["mtls.auth.example.com", "mtls.auth.example.com"]),
+            Err(Refusal::RepeatedHeader("Host"))
+        );
     }
 }

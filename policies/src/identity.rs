@@ -27,6 +27,12 @@ pub const CLIENT_CERTIFICATE_CA_VERIFIED: &str = "client-certificate-ca-verified
 /// Default header for the true client IP.
 pub const DEFAULT_CLIENT_IP_HEADER: &str = "true-client-ip";
 
+/// The same names as typed header names, for inserting.
+pub const CNAME_API_KEY_HEADER: HeaderName = HeaderName::from_static(CNAME_API_KEY);
+pub const CLIENT_CERTIFICATE_HEADER: HeaderName = HeaderName::from_static(CLIENT_CERTIFICATE);
+pub const CLIENT_CERTIFICATE_CA_VERIFIED_HEADER: HeaderName =
+    HeaderName::from_static(CLIENT_CERTIFICATE_CA_VERIFIED);
+
 /// Headers the edge injects itself (besides the configured client-IP header).
 pub const INJECTED_HEADERS: [&str; 3] = [
     CNAME_API_KEY,

@@ -22,6 +22,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod admission;
+pub mod header;
 pub mod hop_by_hop;
 pub mod host;
 pub mod identity;
@@ -44,21 +46,24 @@ pub mod rate_headers;
 pub mod rate_rules;
 pub mod redis_gcra;
 
+pub use admission::{admit_alias, Admitted, AliasPolicy, PresentedCertificate};
+pub use header::single_header;
 pub use hop_by_hop::{strip_hop_by_hop, HOP_BY_HOP_HEADERS};
-pub use host::{authority_host, authority_matches_sni};
+pub use host::{authority_host, authority_matches_sni, check_authority};
 pub use identity::{
     strip_identity_headers, IdentityError, IdentityHeaders, CLIENT_CERTIFICATE,
-    CLIENT_CERTIFICATE_CA_VERIFIED, CLIENT_IP_CLAIMS, CNAME_API_KEY, DEFAULT_CLIENT_IP_HEADER,
-    INJECTED_HEADERS,
+    CLIENT_CERTIFICATE_CA_VERIFIED, CLIENT_CERTIFICATE_CA_VERIFIED_HEADER,
+    CLIENT_CERTIFICATE_HEADER, CLIENT_IP_CLAIMS, CNAME_API_KEY, CNAME_API_KEY_HEADER,
+    DEFAULT_CLIENT_IP_HEADER, INJECTED_HEADERS,
 };
-pub use refusal::Refusal;
+pub use refusal::{Fault, Refusal, RefusalKind};
 pub use route::{RouteError, RouteList, DEFAULT_ALIAS_ROUTES};
 
 pub use apps::{App, AppSettings, UnknownClientPolicy};
 pub use browser_policy::{BrowserPolicy, BrowserPolicyError};
 pub use client_id::{
     client_id_from_basic_auth, client_id_from_body, client_id_from_form, client_id_from_json,
-    parse_client_id_from_body, ClientIdError,
+    parse_client_id_from_body, request_client_id, ClientIdError,
 };
 pub use cors::{
     actual_request, origin_not_allowed, preflight, CorsDecision, PreflightDecision,

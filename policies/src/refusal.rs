@@ -34,12 +34,14 @@ pub enum Refusal {
     /// 400 with a fixed explanation. `&'static str` so that request data can
     /// never be echoed back.
     BadRequest(&'static str),
+    /// 400: a header a decision reads appears more than once (its display name).
+    RepeatedHeader(&'static str),
+    /// 400: a header a decision reads is not visible ASCII text (its display name).
+    InvalidHeader(&'static str),
     /// 502: the provider could not be reached.
     UpstreamUnavailable,
     /// 504: the provider did not answer in time.
     UpstreamTimeout,
-    /// 500: a fault in the edge itself; details go to logs, not to clients.
-    Internal,
     /// 429: a rate limit refused the request; `retry_after_secs` becomes the
     /// `Retry-After` header. The `error` code is the provider's own for its
     /// 429s, so clients that already handle those need nothing new.
@@ -74,12 +76,12 @@ impl Refusal {
             Refusal::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             Refusal::ClientCertificateRequired => StatusCode::UNAUTHORIZED,
             Refusal::ClientCertificateNotRegistered => StatusCode::UNAUTHORIZED,
-            Refusal::ClientCertificateTooLarge { .. } | Refusal::BadRequest(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Refusal::ClientCertificateTooLarge { .. }
+            | Refusal::BadRequest(_)
+            | Refusal::RepeatedHeader(_)
+            | Refusal::InvalidHeader(_) => StatusCode::BAD_REQUEST,
             Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Refusal::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
@@ -94,9 +96,11 @@ impl Refusal {
             Refusal::Misdirected => "misdirected_request",
             Refusal::ClientCertificateRequired => "invalid_client",
             Refusal::ClientCertificateNotRegistered => "invalid_client",
-            Refusal::ClientCertificateTooLarge { .. } | Refusal::BadRequest(_) => "invalid_request",
+            Refusal::ClientCertificateTooLarge { .. }
+            | Refusal::BadRequest(_)
+            | Refusal::RepeatedHeader(_)
+            | Refusal::InvalidHeader(_) => "invalid_request",
             Refusal::UpstreamUnavailable | Refusal::UpstreamTimeout => "temporarily_unavailable",
-            Refusal::Internal => "server_error",
             Refusal::TooManyRequests { .. } => "too_many_attempts",
             Refusal::PayloadTooLarge { .. } => "invalid_request",
             Refusal::OriginNotAllowed { .. } => "access_denied",
@@ -115,9 +119,10 @@ impl Refusal {
                 "The client certificate is {encoded_len} bytes when encoded, more than the limit of {limit} bytes."
             )),
             Refusal::BadRequest(text) => Cow::Borrowed(text),
+            Refusal::RepeatedHeader(name) => Cow::Owned(format!("More than one {name} header.")),
+            Refusal::InvalidHeader(name) => Cow::Owned(format!("The {name} header is not valid.")),
             Refusal::UpstreamUnavailable => Cow::Borrowed("The identity provider could not be reached."),
             Refusal::UpstreamTimeout => Cow::Borrowed("The identity provider did not answer in time."),
-            Refusal::Internal => Cow::Borrowed("The gateway could not process the request."),
             Refusal::OriginNotAllowed { origin } if origin.is_empty() => {
                 Cow::Borrowed("Origin is not allowed.")
             }
@@ -161,22 +166,32 @@ impl Refusal {
         }
     }
 
-    /// Short stable label for metrics/logs (`"not_found"`, `"misdirected"`, ...).
-    pub fn kind(&self) -> &'static str {
+    /// Stable label for metrics and logs.
+    pub fn kind(&self) -> RefusalKind {
         match self {
-            Refusal::NotFound => "not_found",
-            Refusal::Misdirected => "misdirected",
-            Refusal::ClientCertificateRequired => "client_certificate_required",
-            Refusal::ClientCertificateNotRegistered => "client_certificate_not_registered",
-            Refusal::ClientCertificateTooLarge { .. } => "client_certificate_too_large",
-            Refusal::BadRequest(_) => "bad_request",
-            Refusal::UpstreamUnavailable => "upstream_unavailable",
-            Refusal::UpstreamTimeout => "upstream_timeout",
-            Refusal::Internal => "internal",
-            Refusal::TooManyRequests { .. } => "too_many_requests",
-            Refusal::PayloadTooLarge { .. } => "payload_too_large",
-            Refusal::OriginNotAllowed { .. } => "origin_not_allowed",
-            Refusal::CrossOriginLoginNotAllowed => "cross_origin_login_not_allowed",
+            Refusal::NotFound => RefusalKind::NotFound,
+            Refusal::Misdirected => RefusalKind::Misdirected,
+            Refusal::ClientCertificateRequired => RefusalKind::ClientCertificateRequired,
+            Refusal::ClientCertificateNotRegistered => RefusalKind::ClientCertificateNotRegistered,
+            Refusal::ClientCertificateTooLarge { .. } => RefusalKind::ClientCertificateTooLarge,
+            Refusal::BadRequest(_) | Refusal::RepeatedHeader(_) | Refusal::InvalidHeader(_) => {
+                RefusalKind::BadRequest
+            }
+            Refusal::UpstreamUnavailable => RefusalKind::UpstreamUnavailable,
+            Refusal::UpstreamTimeout => RefusalKind::UpstreamTimeout,
+            Refusal::TooManyRequests { .. } => RefusalKind::TooManyRequests,
+            Refusal::PayloadTooLarge { .. } => RefusalKind::PayloadTooLarge,
+            Refusal::OriginNotAllowed { .. } => RefusalKind::OriginNotAllowed,
+            Refusal::CrossOriginLoginNotAllowed => RefusalKind::CrossOriginLoginNotAllowed,
+        }
+    }
+
+    /// Whose fault the refusal is: a client's request, or the provider behind the edge. Alerts on
+    /// provider outages count only [`Fault::Upstream`], so no client can fake one.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Refusal::UpstreamUnavailable | Refusal::UpstreamTimeout => Fault::Upstream,
+            _ => Fault::Client,
         }
     }
 
@@ -201,6 +216,83 @@ impl Refusal {
             headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         response
+    }
+}
+
+/// Whose fault a failed request is (the pingora style): the metric for refusals carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The client sent something the edge refuses.
+    Client,
+    /// The provider could not be reached or did not answer in time.
+    Upstream,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 2] = [Fault::Client, Fault::Upstream];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Client => "client",
+            Fault::Upstream => "upstream",
+        }
+    }
+}
+
+/// The kind of a [`Refusal`], without its data: a bounded metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalKind {
+    NotFound,
+    Misdirected,
+    ClientCertificateRequired,
+    ClientCertificateNotRegistered,
+    ClientCertificateTooLarge,
+    BadRequest,
+    UpstreamUnavailable,
+    UpstreamTimeout,
+    TooManyRequests,
+    PayloadTooLarge,
+    OriginNotAllowed,
+    CrossOriginLoginNotAllowed,
+}
+
+impl RefusalKind {
+    pub const ALL: [RefusalKind; 12] = [
+        RefusalKind::NotFound,
+        RefusalKind::Misdirected,
+        RefusalKind::ClientCertificateRequired,
+        RefusalKind::ClientCertificateNotRegistered,
+        RefusalKind::ClientCertificateTooLarge,
+        RefusalKind::BadRequest,
+        RefusalKind::UpstreamUnavailable,
+        RefusalKind::UpstreamTimeout,
+        RefusalKind::TooManyRequests,
+        RefusalKind::PayloadTooLarge,
+        RefusalKind::OriginNotAllowed,
+        RefusalKind::CrossOriginLoginNotAllowed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::NotFound => "not_found",
+            RefusalKind::Misdirected => "misdirected",
+            RefusalKind::ClientCertificateRequired => "client_certificate_required",
+            RefusalKind::ClientCertificateNotRegistered => "client_certificate_not_registered",
+            RefusalKind::ClientCertificateTooLarge => "client_certificate_too_large",
+            RefusalKind::BadRequest => "bad_request",
+            RefusalKind::UpstreamUnavailable => "upstream_unavailable",
+            RefusalKind::UpstreamTimeout => "upstream_timeout",
+            RefusalKind::TooManyRequests => "too_many_requests",
+            RefusalKind::PayloadTooLarge => "payload_too_large",
+            RefusalKind::OriginNotAllowed => "origin_not_allowed",
+            RefusalKind::CrossOriginLoginNotAllowed => "cross_origin_login_not_allowed",
+        }
+    }
+}
+
+impl PartialEq<&str> for RefusalKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -234,7 +326,7 @@ mod tests {
             Refusal::BadRequest("The request is malformed."),
             Refusal::UpstreamUnavailable,
             Refusal::UpstreamTimeout,
-            Refusal::Internal,
+            Refusal::RepeatedHeader("Host"),
         ]
     }
 
@@ -249,7 +341,7 @@ mod tests {
             (400, "invalid_request"),
             (502, "temporarily_unavailable"),
             (504, "temporarily_unavailable"),
-            (500, "server_error"),
+            (400, "invalid_request"),
         ];
         for (refusal, (status, error)) in all().iter().zip(expected) {
             assert_eq!(refusal.status().as_u16(), status, "{refusal:?}");
@@ -293,7 +385,7 @@ mod tests {
 
     #[test]
     fn kinds_are_distinct_and_stable() {
-        let kinds: Vec<&str> = all().iter().map(Refusal::kind).collect();
+        let kinds: Vec<&str> = all().iter().map(|r| r.kind().as_str()).collect();
         assert_eq!(
             kinds,
             [
@@ -305,9 +397,23 @@ mod tests {
                 "bad_request",
                 "upstream_unavailable",
                 "upstream_timeout",
-                "internal",
+                "bad_request",
             ]
         );
+    }
+
+    #[test]
+    fn faults_blame_the_provider_only_for_upstream_failures() {
+        for refusal in all() {
+            let expected = match refusal {
+                Refusal::UpstreamUnavailable | Refusal::UpstreamTimeout => Fault::Upstream,
+                _ => Fault::Client,
+            };
+            assert_eq!(refusal.fault(), expected, "{refusal:?}");
+        }
+        let labels: std::collections::HashSet<&str> =
+            RefusalKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(labels.len(), RefusalKind::ALL.len());
     }
 
     #[test]

@@ -228,3 +228,65 @@ fn basic_authentication() {
         );
     }
 }
+
+/// The decision-facing reading: every parser error is a refusal, never "no client" (a duplicated
+/// `client_id` once fell back to the union of every client's origins and skipped per-client rate
+/// limits).
+#[test]
+fn request_client_id_never_turns_an_error_into_no_client() {
+    use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+    use http::HeaderMap;
+    use mtls_policies::{request_client_id, Refusal};
+    let headers = |ctype: &str, auth: Option<&str>| {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, HeaderValue::from_str(ctype).unwrap());
+        if let Some(a) = auth {
+            h.insert(AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+        }
+        h
+    };
+    let form = headers("application/x-www-form-urlencoded", None);
+    let json = headers("application/json", None);
+    let refused = |r: Result<Option<String>, Refusal>| matches!(r, Err(Refusal::BadRequest(_)));
+    assert_eq!(
+        request_client_id(&form, Some(b"client_id=spa1")),
+        Ok(Some("spa1".into()))
+    );
+    assert!(refused(request_client_id(
+        &form,
+        Some(b"client_id=spa1&client_id=spa1")
+    )));
+    assert!(refused(request_client_id(
+        &form,
+        Some(b"client_id=spa1&client%5Fid=other")
+    )));
+    assert!(refused(request_client_id(
+        &json,
+        Some(br#"{"client_id":"A","client_id":"A"}"#)
+    )));
+    assert!(refused(request_client_id(&json, Some(b"{not json"))));
+    assert!(refused(request_client_id(
+        &json,
+        Some(br#"{"client_id":7}"#)
+    )));
+    assert!(refused(request_client_id(&form, Some(b"client_id="))));
+    // Another media type names no client, for the provider too.
+    let text = headers("text/plain", None);
+    assert_eq!(request_client_id(&text, Some(b"client_id=x")), Ok(None));
+    // Basic credentials and the body must agree.
+    let basic = format!("Basic {}", STANDARD.encode("spa1:secret"));
+    let both = headers("application/x-www-form-urlencoded", Some(&basic));
+    assert_eq!(
+        request_client_id(&both, Some(b"client_id=spa1")),
+        Ok(Some("spa1".into()))
+    );
+    assert!(refused(request_client_id(&both, Some(b"client_id=spa2"))));
+    assert_eq!(request_client_id(&both, None), Ok(Some("spa1".into())));
+    // Two Content-Type headers: the edge and the provider could parse the body differently.
+    let mut two = form.clone();
+    two.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    assert_eq!(
+        request_client_id(&two, Some(b"client_id=a")),
+        Err(Refusal::RepeatedHeader("Content-Type"))
+    );
+}

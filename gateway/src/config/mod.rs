@@ -27,7 +27,6 @@ pub use file::{
     CrlMissingPolicy, EdgePolicy, NoCertificatePolicy, RateBackend, RedisFailMode, RevocationDepth,
     RevokedPolicy, SelfSignedPolicy, StaleCrlPolicy, TlsPolicy,
 };
-pub(crate) use load::unix_now;
 pub use load::{load, load_str};
 
 /// Exit code for an invalid configuration (EX_USAGE from sysexits.h).

@@ -70,9 +70,6 @@ pub enum TlsBuildError {
     },
 }
 
-/// The `ServerConfig` for one host of a domain: the plain domain never asks for a certificate,
-/// the alias asks (optionally) through `verifier`. Each gets its own ticketer and session cache so
-/// a session from the plain domain can never be resumed on the alias.
 /// Session-resumption state kept across reloads, so a reload does not force every client into a
 /// full handshake. Resumed sessions are re-checked against the new trust (see `trust.rs`).
 #[derive(Clone)]
@@ -97,6 +94,9 @@ impl Resumption {
     }
 }
 
+/// The `ServerConfig` for one host of a domain: the plain domain never asks for a certificate,
+/// the alias asks (optionally) through `verifier`. Each gets its own ticketer and session cache so
+/// a session from the plain domain can never be resumed on the alias.
 pub fn server_config(
     domain: &DomainConfig,
     verifier: Option<Arc<EdgeClientVerifier>>,
@@ -156,15 +156,6 @@ pub fn refusing_config() -> Arc<ServerConfig> {
             Arc::new(c)
         })
         .clone()
-}
-
-/// Human-readable TLS version for logs and metric labels.
-pub fn version_label(v: Option<rustls::ProtocolVersion>) -> &'static str {
-    match v {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-        _ => "unknown",
-    }
 }
 
 #[cfg(test)]

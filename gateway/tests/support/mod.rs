@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use mtls_certs::{DevPki, Issued, PkiSpec};
-use mtls_gateway::echo::EchoServer;
+use mtls_certs::{DevPki, PkiSpec};
+// Each suite uses some of these.
 use mtls_gateway::RunningGateway;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+#[allow(unused_imports)]
+pub use mtls_testkit::client::{send, ClientCert, Proto, Req, Resp, BOTH};
+pub use mtls_testkit::echo::EchoServer;
+#[allow(unused_imports)]
+pub use mtls_testkit::redis::RedisServer;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 
@@ -109,7 +110,7 @@ impl Prepared {
         for (name, contents) in &opts.files {
             std::fs::write(dir.path().join(name), contents).expect("extra file");
         }
-        let echo = mtls_gateway::echo::start(
+        let echo = mtls_testkit::echo::start(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             pki().upstream.chain_der(),
             pki().upstream.key(),
@@ -222,48 +223,6 @@ pub async fn admin_get(admin: SocketAddr, path: &str) -> String {
     out
 }
 
-/// A client identity to present.
-#[derive(Clone)]
-pub struct ClientCert {
-    pub chain: Vec<CertificateDer<'static>>,
-    pub key: Arc<PrivateKeyDer<'static>>,
-}
-
-impl ClientCert {
-    pub fn leaf(i: &Issued) -> ClientCert {
-        ClientCert {
-            chain: vec![i.cert_der.clone()],
-            key: Arc::new(i.key()),
-        }
-    }
-    pub fn with_chain(i: &Issued) -> ClientCert {
-        ClientCert {
-            chain: i.chain_der(),
-            key: Arc::new(i.key()),
-        }
-    }
-    /// From PEM files (the committed nginx fixtures).
-    pub fn from_files(chain: &Path, key: &Path) -> ClientCert {
-        use rustls::pki_types::pem::PemObject;
-        let chain = CertificateDer::pem_file_iter(chain)
-            .expect("chain")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("pem");
-        ClientCert {
-            chain,
-            key: Arc::new(PrivateKeyDer::from_pem_file(key).expect("key")),
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Proto {
-    H1,
-    H2,
-}
-
-pub const BOTH: [Proto; 2] = [Proto::H1, Proto::H2];
-
 pub struct Client {
     pub sni: String,
     pub cert: Option<ClientCert>,
@@ -325,207 +284,5 @@ impl Client {
             .await
             .map_err(|e| format!("connect: {e}"))?;
         send(tls, self.proto, req).await
-    }
-}
-
-#[derive(Clone)]
-pub struct Req {
-    pub method: http::Method,
-    pub authority: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Bytes,
-}
-
-impl Req {
-    pub fn get(authority: &str, path: &str) -> Req {
-        Req {
-            method: http::Method::GET,
-            authority: authority.into(),
-            path: path.into(),
-            headers: vec![],
-            body: Bytes::new(),
-        }
-    }
-    pub fn post(authority: &str, path: &str, body: &str) -> Req {
-        Req {
-            method: http::Method::POST,
-            authority: authority.into(),
-            path: path.into(),
-            headers: vec![(
-                "content-type".into(),
-                "application/x-www-form-urlencoded".into(),
-            )],
-            body: Bytes::from(body.to_owned()),
-        }
-    }
-    pub fn header(mut self, k: &str, v: &str) -> Req {
-        self.headers.push((k.into(), v.into()));
-        self
-    }
-}
-
-#[derive(Debug)]
-pub struct Resp {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Resp {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    /// Every value the upstream saw for a header (from the echo's JSON).
-    pub fn upstream_header(&self, name: &str) -> Vec<String> {
-        let j = self.json();
-        j["headers"]
-            .as_array()
-            .expect("echo headers")
-            .iter()
-            .filter(|p| p[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-            .map(|p| p[1].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-    pub fn upstream_header_names(&self) -> Vec<String> {
-        self.json()["headers"]
-            .as_array()
-            .expect("headers")
-            .iter()
-            .map(|p| p[0].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-}
-
-pub async fn send<S>(io: S, proto: Proto, req: Req) -> Result<Resp, String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let io = TokioIo::new(io);
-    let uri = match proto {
-        Proto::H1 => req.path.clone(),
-        Proto::H2 => format!("https://{}{}", req.authority, req.path),
-    };
-    let mut b = Request::builder().method(req.method.clone()).uri(uri);
-    if proto == Proto::H1 {
-        b = b.header(http::header::HOST, req.authority.as_str());
-    }
-    for (k, v) in &req.headers {
-        b = b.header(k.as_str(), v.as_str());
-    }
-    let request = b
-        .body(Full::new(req.body.clone()))
-        .map_err(|e| format!("build: {e}"))?;
-    let resp = match proto {
-        Proto::H1 => {
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-                .await
-                .map_err(|e| format!("h1: {e}"))?;
-            tokio::spawn(conn);
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("h1 request: {e}"))?
-        }
-        Proto::H2 => {
-            let (mut sender, conn) =
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-                    .await
-                    .map_err(|e| format!("h2: {e}"))?;
-            tokio::spawn(conn);
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("h2 request: {e}"))?
-        }
-    };
-    let (parts, body) = resp.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    Ok(Resp {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
-}
-
-/// A real `redis-server` on a free loopback port, stopped on drop. `None` (after a loud message)
-/// when redis-server is not installed; under `CI=true` that is a failure instead.
-pub struct RedisServer {
-    pub port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl RedisServer {
-    pub fn start() -> Option<RedisServer> {
-        if std::process::Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            let msg = "redis-server is not installed: the Redis rate-limit tests did not run (apt-get install redis-server)";
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{msg}");
-            }
-            eprintln!("\n\n*** SKIPPED: {msg} ***\n");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = RedisServer { port, child: None };
-        server.restart();
-        Some(server)
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Starts (again) on the same port and waits until it accepts connections.
-    pub fn restart(&mut self) {
-        self.kill();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server");
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

@@ -151,13 +151,13 @@ impl BareServer {
 pub struct Gateway {
     pub addr: SocketAddr,
     gateway: Option<mtls_gateway::RunningGateway>,
-    _echo: mtls_gateway::echo::EchoServer,
+    _echo: mtls_testkit::echo::EchoServer,
 }
 
 impl Gateway {
     pub async fn start() -> Gateway {
         let (pki, dir) = pki();
-        let echo = mtls_gateway::echo::start(
+        let echo = mtls_testkit::echo::start(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             pki.upstream.chain_der(),
             pki.upstream.key(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use mtls_certs::{DevPki, PkiSpec};
 
-use crate::config;
+use mtls_gateway::config;
 
 pub struct DemoOptions {
     pub listen: SocketAddr,
@@ -44,7 +44,7 @@ async fn run_in(opts: &DemoOptions, dir: &Path) -> anyhow::Result<()> {
     let pki = DevPki::generate(&spec).context("generating the demo PKI")?;
     pki.write_to(dir).context("writing the demo PKI")?;
 
-    let echo = crate::echo::start(
+    let echo = mtls_testkit::echo::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         pki.upstream.chain_der(),
         pki.upstream.key(),
@@ -56,11 +56,11 @@ async fn run_in(opts: &DemoOptions, dir: &Path) -> anyhow::Result<()> {
     let config_path = dir.join("gateway.toml");
     std::fs::write(&config_path, demo_config(opts, echo.addr))?;
     let config = config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let gateway = crate::server::start(config).await?;
+    let gateway = mtls_gateway::start(config).await?;
     let port = gateway.addrs[0].port();
 
     print_instructions(opts, dir, port, gateway.admin_addr);
-    crate::signals::wait_for_stop().await;
+    super::signals::wait_for_stop().await;
     println!("stopping");
     gateway.shutdown().await;
     drop(echo);

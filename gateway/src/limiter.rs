@@ -1,4 +1,4 @@
-//! Rate-limit decisions for the request path: the in-process limiter, or one limit shared by every
+//! The rate limiter the request path asks: the in-process limiter, or one limit shared by every
 //! replica through Redis (one atomic GCRA Lua script per decision).
 //!
 //! Redis trouble never stalls the request path for long: a decision waits at most
@@ -13,14 +13,12 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use mtls_policies::{
-    combine, decision_from_reply, key_for, Decision, Gcra, HostKind as RateHost, KeyPart,
-    LocalLimiter, MonotonicClock, Refusal, RequestFacts, RuleId, GCRA_LUA,
+    decision_from_reply, Decision, Gcra, LocalLimiter, MonotonicClock, RuleId, GCRA_LUA,
 };
 use redis::aio::ConnectionManager;
 
 use crate::config::{RateBackend, RateLimitConfig, RedisFailMode};
-use crate::metrics::{HostKind, KindLabels, Metrics, RateLabels};
-use crate::proxy::ConnContext;
+use crate::metrics::{Metrics, RateSource, RedisErrorKind, RedisErrorLabels};
 
 /// How long the backend stays degraded before one request probes Redis again.
 const REDIS_RETRY: Duration = Duration::from_secs(1);
@@ -39,17 +37,6 @@ struct RedisBackend {
     /// Milliseconds since `epoch` before which Redis is not tried.
     retry_at_ms: AtomicU64,
     epoch: Instant,
-}
-
-/// Where a decision came from, for metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    Local,
-    Redis,
-    /// Redis unavailable; `fail_open` let the local limiter decide.
-    FallbackLocal,
-    /// Redis unavailable; `fail_closed` refused.
-    FallbackClosed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,16 +82,18 @@ impl RateLimiter {
         key: &str,
         gcra: &Gcra,
         metrics: &Metrics,
-    ) -> (Decision, Source) {
+    ) -> (Decision, RateSource) {
         let Some(redis) = &self.redis else {
-            return (self.local.check(rule, key, gcra), Source::Local);
+            return (self.local.check(rule, key, gcra), RateSource::Local);
         };
         if let Some(decision) = redis.check(key, gcra, metrics).await {
-            return (decision, Source::Redis);
+            return (decision, RateSource::Redis);
         }
         match self.fail_mode {
-            RedisFailMode::FailOpen => (self.local.check(rule, key, gcra), Source::FallbackLocal),
-            RedisFailMode::FailClosed => (closed(gcra), Source::FallbackClosed),
+            RedisFailMode::FailOpen => {
+                (self.local.check(rule, key, gcra), RateSource::FallbackLocal)
+            }
+            RedisFailMode::FailClosed => (closed(gcra), RateSource::FallbackClosed),
         }
     }
 }
@@ -158,7 +147,9 @@ impl RedisBackend {
             Err(e) => {
                 metrics
                     .ratelimit_redis_errors
-                    .get_or_create(&KindLabels { kind: "decision" })
+                    .get_or_create(&RedisErrorLabels {
+                        kind: RedisErrorKind::Decision,
+                    })
                     .inc();
                 self.retry_at_ms.store(
                     self.now_ms() + REDIS_RETRY.as_millis() as u64,
@@ -196,82 +187,5 @@ async fn connect(
                 tokio::time::sleep(REDIS_RETRY).await;
             }
         }
-    }
-}
-
-/// Whether a rule on this route keys on `client_id`, so the body must be read to find it.
-pub fn needs_client_id(cx: &ConnContext, parts: &http::request::Parts) -> bool {
-    let domain = &cx.host.domain.config;
-    domain.rate_needs_client_id
-        && domain
-            .rate_rules
-            .matching(rate_host(cx), parts.uri.path())
-            .any(|(_, r)| r.key().parts().contains(&KeyPart::ClientId))
-}
-
-fn rate_host(cx: &ConnContext) -> RateHost {
-    match cx.host.kind {
-        HostKind::alias => RateHost::Alias,
-        HostKind::domain => RateHost::Domain,
-    }
-}
-
-/// Applies the domain's rules for this route; the strictest decision is kept in `rate` (its
-/// figures go into the response headers) and a refusal becomes 429.
-pub async fn apply(
-    cx: &ConnContext,
-    parts: &http::request::Parts,
-    client_id: Option<&str>,
-    rate: &mut Option<Decision>,
-) -> Result<(), Refusal> {
-    let domain = &cx.host.domain.config;
-    let host = rate_host(cx);
-    let path = parts.uri.path();
-    if domain.rate_rules.matching(host, path).next().is_none() {
-        return Ok(());
-    }
-    let facts = RequestFacts {
-        client_ip: cx.peer.ip().to_canonical(),
-        cert_thumbprint: cx.identity.as_ref().map(|id| id.thumbprint.0),
-        client_id,
-    };
-    let m = &cx.shared.metrics;
-    let mut decisions = Vec::new();
-    for (id, rule) in domain.rate_rules.matching(host, path) {
-        let Some(key) = key_for(rule, &facts) else {
-            continue;
-        };
-        // Unique across domains and rules, for the shared Redis keyspace and the local table.
-        let key = format!("mtls-gw:{}:{}:{}", domain.name, rule.name(), key.as_str());
-        let (decision, source) = cx.shared.ratelimit.check(id, &key, rule.gcra(), m).await;
-        let label = domain
-            .rate_rule_labels
-            .get(id.0 as usize)
-            .copied()
-            .unwrap_or("unknown");
-        m.ratelimit_decisions
-            .get_or_create(&RateLabels {
-                rule: label,
-                outcome: if decision.allowed {
-                    "allowed"
-                } else {
-                    "refused"
-                },
-                source: match source {
-                    Source::Local => "local",
-                    Source::Redis => "redis",
-                    Source::FallbackLocal => "fallback_local",
-                    Source::FallbackClosed => "fallback_closed",
-                },
-            })
-            .inc();
-        decisions.push(decision);
-    }
-    *rate = combine(decisions);
-    match rate {
-        Some(d) if !d.allowed => Err(Refusal::TooManyRequests {
-            retry_after_secs: d.retry_after_secs().unwrap_or(1),
-        }),
-        _ => Ok(()),
     }
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crate::config::{self, EXIT_CONFIG};
-use crate::state::State;
+use mtls_gateway::config::{self, EXIT_CONFIG};
+use mtls_gateway::state::State;
 
 /// Prints problems (stderr) or a summary (stdout); returns the process exit code.
 pub fn run(path: &Path) -> i32 {

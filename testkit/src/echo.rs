@@ -40,11 +40,12 @@ pub async fn start(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<EchoServer, Box<dyn std::error::Error + Send + Sync>> {
-    let mut tls = ServerConfig::builder_with_provider(crate::tls::provider())
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
-    tls.alpn_protocols = crate::tls::ALPN.iter().map(|p| p.to_vec()).collect();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::server::Shared;
+use crate::state::StateHandle;
 
 const PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -44,9 +44,10 @@ impl Readiness {
     }
 }
 
-pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Probes every domain's upstream now and then every [`PROBE_INTERVAL`], until `stop`.
+pub async fn probe(state: StateHandle, readiness: Arc<Readiness>, mut stop: watch::Receiver<bool>) {
     loop {
-        let state = shared.state.load_full();
+        let state = state.load_full();
         for d in &state.config.domains {
             let u = &d.upstream;
             let result = match u.connect_to {
@@ -62,7 +63,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             if let Err(e) = &result {
                 tracing::warn!(domain = %d.name, error = %e, "upstream probe failed");
             }
-            shared.readiness.record(&d.name, result);
+            readiness.record(&d.name, result);
         }
         tokio::select! {
             _ = tokio::time::sleep(PROBE_INTERVAL) => {}
