@@ -10,24 +10,92 @@
 //!
 //! x509-parser's own `Display` prints the RDNs in forward order with `", "`
 //! separators, which is not RFC 4514, hence this module.
+//!
+//! These strings are for people and for the identity provider. To decide
+//! whether two names are the same name, compare
+//! [`NormalizedDn`](crate::NormalizedDn)s instead: the same name has many
+//! spellings.
 
 use x509_parser::asn1_rs::{Any, Tag};
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
-/// Short names RFC 4514 §3 defines. Every other attribute type is printed as
-/// its dotted OID, which is what the RFC requires for types without a
-/// registered short name.
-const SHORT_NAMES: &[(&str, &str)] = &[
-    ("2.5.4.3", "CN"),
-    ("2.5.4.7", "L"),
-    ("2.5.4.8", "ST"),
-    ("2.5.4.10", "O"),
-    ("2.5.4.11", "OU"),
-    ("2.5.4.6", "C"),
-    ("2.5.4.9", "STREET"),
-    ("0.9.2342.19200300.100.1.25", "DC"),
-    ("0.9.2342.19200300.100.1.1", "UID"),
+/// An attribute type the gateway knows by name.
+pub(crate) struct KnownType {
+    /// Dotted OID.
+    pub(crate) oid: &'static str,
+    /// Names accepted when parsing, compared case-insensitively; the first
+    /// is the one printed.
+    pub(crate) names: &'static [&'static str],
+    /// Whether RFC 4514 §3 registers the first name, so [`rfc4514`] may
+    /// print it. Every other attribute type is printed as its dotted OID,
+    /// which is what the RFC requires for types without a registered short
+    /// name (OpenSSL's `emailAddress` is not one).
+    pub(crate) rfc4514: bool,
+}
+
+const fn known(oid: &'static str, names: &'static [&'static str], rfc4514: bool) -> KnownType {
+    KnownType {
+        oid,
+        names,
+        rfc4514,
+    }
+}
+
+/// The attribute types operators meet in client and CA certificates, with
+/// the names OpenSSL, Windows and Java print for them. Every one of them is
+/// compared with caseIgnoreMatch or caseIgnoreIA5Match (X.520, RFC 4519,
+/// PKCS #9), which [`crate::dn_match`] relies on.
+pub(crate) const KNOWN_TYPES: &[KnownType] = &[
+    known("2.5.4.3", &["CN", "commonName"], true),
+    known("2.5.4.4", &["SN", "surname"], false),
+    known("2.5.4.5", &["serialNumber"], false),
+    known("2.5.4.6", &["C", "countryName"], true),
+    known("2.5.4.7", &["L", "localityName"], true),
+    known("2.5.4.8", &["ST", "stateOrProvinceName", "S"], true),
+    known("2.5.4.9", &["STREET", "streetAddress"], true),
+    known("2.5.4.10", &["O", "organizationName"], true),
+    known("2.5.4.11", &["OU", "organizationalUnitName"], true),
+    known("2.5.4.12", &["title"], false),
+    known("2.5.4.15", &["businessCategory"], false),
+    known("2.5.4.17", &["postalCode"], false),
+    known("2.5.4.42", &["GN", "givenName"], false),
+    known("2.5.4.43", &["initials"], false),
+    known("2.5.4.44", &["generationQualifier"], false),
+    known("2.5.4.46", &["dnQualifier"], false),
+    known("2.5.4.65", &["pseudonym"], false),
+    known("2.5.4.97", &["organizationIdentifier"], false),
+    known(
+        "0.9.2342.19200300.100.1.25",
+        &["DC", "domainComponent"],
+        true,
+    ),
+    known("0.9.2342.19200300.100.1.1", &["UID", "userId"], true),
+    known(
+        "1.2.840.113549.1.9.1",
+        &["emailAddress", "E", "email"],
+        false,
+    ),
+    known(
+        "1.3.6.1.4.1.311.60.2.1.1",
+        &["jurisdictionL", "jurisdictionLocalityName"],
+        false,
+    ),
+    known(
+        "1.3.6.1.4.1.311.60.2.1.2",
+        &["jurisdictionST", "jurisdictionStateOrProvinceName"],
+        false,
+    ),
+    known(
+        "1.3.6.1.4.1.311.60.2.1.3",
+        &["jurisdictionC", "jurisdictionCountryName"],
+        false,
+    ),
 ];
+
+/// The known type with this dotted OID.
+pub(crate) fn known_by_oid(oid: &str) -> Option<&'static KnownType> {
+    KNOWN_TYPES.iter().find(|t| t.oid == oid)
+}
 
 /// RFC 4514 string form of a distinguished name.
 pub fn rfc4514(name: &X509Name<'_>) -> String {
@@ -56,10 +124,10 @@ pub fn newline_separated(name: &X509Name<'_>) -> String {
 
 fn attribute(atv: &AttributeTypeAndValue<'_>) -> String {
     let oid = atv.attr_type().to_id_string();
-    let ty = SHORT_NAMES
-        .iter()
-        .find(|(dotted, _)| *dotted == oid)
-        .map_or(oid.as_str(), |(_, short)| short);
+    let ty = match known_by_oid(&oid) {
+        Some(known) if known.rfc4514 => known.names[0],
+        _ => oid.as_str(),
+    };
     let value = match decode_string(atv.attr_value()) {
         Some(s) => escape(&s),
         None => format!("#{}", hex::encode(der_of(atv.attr_value()))),
@@ -69,7 +137,7 @@ fn attribute(atv: &AttributeTypeAndValue<'_>) -> String {
 
 /// Decodes the directory string types to text. `None` means "no string
 /// representation", which RFC 4514 §2.4 renders as `#` + hex of the DER.
-fn decode_string(value: &Any<'_>) -> Option<String> {
+pub(crate) fn decode_string(value: &Any<'_>) -> Option<String> {
     let data = value.data;
     match value.tag() {
         Tag::Utf8String
@@ -127,7 +195,7 @@ fn escape(value: &str) -> String {
 }
 
 /// Re-encodes the full TLV of a parsed value (tag, length, contents).
-fn der_of(value: &Any<'_>) -> Vec<u8> {
+pub(crate) fn der_of(value: &Any<'_>) -> Vec<u8> {
     let header = &value.header;
     let mut out = Vec::with_capacity(value.data.len() + 8);
     let first = ((header.class() as u8) << 6) | if header.is_constructed() { 0x20 } else { 0 };

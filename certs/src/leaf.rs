@@ -13,6 +13,7 @@ use x509_parser::oid_registry::OID_X509_EXT_BASIC_CONSTRAINTS;
 use x509_parser::prelude::FromDer;
 
 use crate::dn;
+use crate::dn_match::NormalizedDn;
 
 /// Why a client certificate is unacceptable on its own terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,10 +48,14 @@ pub struct LeafFacts {
     /// Serial number as lowercase hex of its big-endian magnitude, without
     /// separators or the DER sign byte (`openssl x509 -serial`, lowercased).
     pub serial_hex: String,
-    /// Subject in RFC 4514 form.
+    /// Subject in RFC 4514 form, for display.
     pub subject: String,
-    /// Issuer in RFC 4514 form.
+    /// Issuer in RFC 4514 form, for display.
     pub issuer: String,
+    /// Subject for comparing with names an operator wrote (the registry).
+    pub normalized_subject: NormalizedDn,
+    /// Issuer for comparing with names an operator wrote (the deny list).
+    pub normalized_issuer: NormalizedDn,
 }
 
 /// Parses exactly one DER certificate; trailing bytes are an error because a
@@ -98,6 +103,8 @@ pub fn check_client_leaf(der: &[u8], now_unix: i64) -> Result<LeafFacts, LeafErr
         serial_hex: serial_hex(cert.raw_serial()),
         subject: dn::rfc4514(cert.subject()),
         issuer: dn::rfc4514(cert.issuer()),
+        normalized_subject: NormalizedDn::from_x509(cert.subject()),
+        normalized_issuer: NormalizedDn::from_x509(cert.issuer()),
     })
 }
 
@@ -185,6 +192,10 @@ mod tests {
         }
         let facts = check(&pki.same_name_other_ca).unwrap();
         assert_eq!(facts.issuer, "CN=Example Root CA");
+        assert_eq!(
+            facts.normalized_issuer,
+            NormalizedDn::parse("CN=Example Root CA").unwrap()
+        );
         assert_eq!(facts.subject, "CN=client-same-name-other-ca");
         // Server and CA certificates carry no clientAuth EKU, or none at all.
         assert_eq!(check(&pki.server), Err(LeafError::WrongExtendedKeyUsage));
@@ -321,6 +332,14 @@ mod tests {
                 serial_hex: "163bb5a6df1a25db926df5624ebd56486184b6b3".into(),
                 subject: "CN=fixed-cert.example.com,O=Example Tests".into(),
                 issuer: "CN=fixed-cert.example.com,O=Example Tests".into(),
+                normalized_subject: NormalizedDn::parse(
+                    "CN=fixed-cert.example.com,O=Example Tests"
+                )
+                .unwrap(),
+                normalized_issuer: NormalizedDn::parse(
+                    "cn=FIXED-CERT.example.com, o=example tests"
+                )
+                .unwrap(),
             }
         );
     }

@@ -13,6 +13,8 @@
 //! - [`leaf`]: validity / EKU / self-signed checks on a client's leaf;
 //! - [`names`]: which hostnames a server certificate covers;
 //! - [`dn`]: RFC 4514 distinguished-name strings;
+//! - [`dn_match`]: distinguished names parsed and normalised, so that the
+//!   registry and deny list match a name however an operator spelled it;
 //! - [`pki`], [`issued`], [`pki_files`]: a development PKI with one
 //!   certificate for every case the gateway distinguishes (certificate
 //!   profiles live in the private `profiles` module).
@@ -25,6 +27,8 @@
 
 pub mod crl;
 pub mod dn;
+pub mod dn_match;
+mod dn_parse;
 pub mod encode;
 pub mod inspect;
 pub mod issued;
@@ -36,6 +40,7 @@ mod profiles;
 pub mod thumbprint;
 
 pub use crl::{sign_crl, SignedCrl};
+pub use dn_match::{DnError, NormalizedDn};
 pub use encode::{escaped_pem, escaped_pem_len, pem, CLIENT_CERT_HEADER_LIMIT};
 pub use inspect::{inspect, inspect_pem, InspectError, Inspection, ValidityStatus};
 pub use issued::Issued;

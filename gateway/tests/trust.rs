@@ -156,6 +156,49 @@ async fn deny_list_beats_a_valid_chain() {
 }
 
 #[tokio::test]
+async fn registry_and_deny_list_match_a_dn_however_it_is_spelled() {
+    let p = pki();
+    let denied = mtls_certs::check_client_leaf(
+        &p.client_via_intermediate.cert_der,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .unwrap();
+    // `certs inspect` prints these names as `CN=client-1` and `CN=Example Intermediate CA`;
+    // the files spell them as people and other tools do.
+    assert_eq!(subject(&p.client), "CN=client-1");
+    assert_eq!(denied.issuer, "CN=Example Intermediate CA");
+    let registry = "[[client]]\nclient_id = \"ca\"\nsubject_dn = \" cn = Client-1 \"\n\
+                    [[client]]\nclient_id = \"denied\"\nsubject_dn = \"2.5.4.3=CLIENT-VIA-INTERMEDIATE\"\n";
+    let deny = format!(
+        "[[issuer_serial]]\nissuer = \"commonName = example  intermediate CA\"\nserial = \"{}\"\n",
+        denied.serial_hex,
+    );
+    let h = Harness::start(Options {
+        files: vec![
+            ("registry.toml".into(), registry.into()),
+            ("deny.toml".into(), deny),
+        ],
+        mtls_extra: "registry = \"registry.toml\"\nedge_policy = \"registered\"\n\
+                     deny_list = \"deny.toml\""
+            .into(),
+        ..Options::default()
+    })
+    .await;
+    let registered = verdict(&h, ClientCert::leaf(&p.client)).await;
+    let denied = verdict(&h, ClientCert::with_chain(&p.client_via_intermediate)).await;
+    assert!(
+        denied.is_err(),
+        "not denied by issuer + serial under another spelling of the issuer: {denied:?}"
+    );
+    assert_eq!(
+        registered,
+        ok("SUCCESS"),
+        "registered under another spelling of its subject"
+    );
+    assert_eq!(h.upstream_requests(), 1);
+}
+
+#[tokio::test]
 async fn revoked_certificates_are_never_success() {
     let p = pki();
     let intermediate_revoked = crl_by(&p.root, &[&p.intermediate]);

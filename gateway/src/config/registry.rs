@@ -17,21 +17,27 @@
 //! subject_dn = "CN=ledger,O=Example Corp"
 //! ```
 //!
-//! Deny list (`[domain.mtls] deny_list`):
+//! `subject_dn` (and the subject of `subject_pem`) is parsed into a [`NormalizedDn`] when the
+//! file loads, so `CN=ledger, O=Example Corp`, `cn=Ledger,o=example corp` and
+//! `2.5.4.3=ledger,2.5.4.10=Example Corp` all register the certificate whose subject
+//! `certs inspect` prints as `CN=ledger,O=Example Corp`.
 //!
-//! ```toml
-//! sha256 = ["…64 hex digits…"]
-//! [[issuer_serial]]
-//! issuer = "CN=Example Root CA"
-//! serial = "6d:4f:6d:3c"
-//! ```
+//! The deny list (`[domain.mtls] deny_list`, [`DenyList`]) has its own file, `deny_list.rs`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use mtls_certs::NormalizedDn;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use serde::Deserialize;
+
+// The deny list has its own file but stays reachable as `registry::DenyList`, the path the
+// configuration loader uses; both files share the problem type and thumbprint parsing.
+#[path = "deny_list.rs"]
+mod deny_list;
+pub use deny_list::{load_deny_list, normalize_serial, DenyList};
 
 /// The provider allows at most two self-signed certificates per client.
 pub const MAX_SELF_SIGNED_PER_CLIENT: usize = 2;
@@ -67,7 +73,7 @@ pub struct Registered {
 #[derive(Debug, Default)]
 pub struct Registry {
     by_thumbprint: HashMap<[u8; 32], Registered>,
-    by_subject: HashMap<String, Registered>,
+    by_subject: HashMap<NormalizedDn, Registered>,
 }
 
 impl Registry {
@@ -76,7 +82,7 @@ impl Registry {
         &self,
         self_signed: bool,
         thumbprint: &[u8; 32],
-        subject: &str,
+        subject: &NormalizedDn,
     ) -> Option<&Registered> {
         if self_signed {
             self.by_thumbprint.get(thumbprint)
@@ -89,44 +95,24 @@ impl Registry {
         self.by_thumbprint.len() + self.by_subject.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileDenyList {
-    #[serde(default)]
-    sha256: Vec<String>,
-    #[serde(default)]
-    issuer_serial: Vec<FileIssuerSerial>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileIssuerSerial {
-    issuer: String,
-    serial: String,
-}
-
-#[derive(Debug, Default)]
-pub struct DenyList {
-    thumbprints: HashSet<[u8; 32]>,
-    issuer_serial: HashSet<(String, String)>,
-}
-
-impl DenyList {
-    pub fn denies(&self, thumbprint: &[u8; 32], issuer: &str, serial_hex: &str) -> bool {
-        self.thumbprints.contains(thumbprint)
-            || (!self.issuer_serial.is_empty()
-                && self
-                    .issuer_serial
-                    .contains(&(issuer.to_owned(), normalize_serial(serial_hex))))
-    }
-
-    pub fn len(&self) -> usize {
-        self.thumbprints.len() + self.issuer_serial.len()
+    /// A name registered twice, in whatever spelling, would leave it to chance which client a
+    /// certificate belongs to, and an empty one would register every certificate without a
+    /// subject.
+    fn add_subject(&mut self, dn: NormalizedDn, registered: &Registered) -> Result<(), String> {
+        if dn.is_empty() {
+            return Err("empty; it would match every certificate without a subject".into());
+        }
+        match self.by_subject.entry(dn) {
+            Entry::Occupied(e) if e.get() != registered => Err(format!(
+                "the same subject DN as client `{}`",
+                e.get().client_id
+            )),
+            Entry::Occupied(_) => Ok(()),
+            Entry::Vacant(e) => {
+                e.insert(registered.clone());
+                Ok(())
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -148,32 +134,33 @@ fn problem(key: impl Into<String>, problem: impl Into<String>) -> FileProblem {
     }
 }
 
-/// Lower-case hex without separators or leading zeros, so `0A:1B` and `a1b` compare equal.
-pub fn normalize_serial(s: &str) -> String {
-    let hex: String = s
-        .chars()
-        .filter(|c| *c != ':' && !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let trimmed = hex.trim_start_matches('0');
-    if trimmed.is_empty() {
-        "0".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
 fn parse_thumbprint(s: &str) -> Option<[u8; 32]> {
     let hex: String = s.chars().filter(|c| *c != ':').collect();
     let bytes = hex::decode(hex).ok()?;
     bytes.try_into().ok()
 }
 
-fn subject_of(der: &[u8]) -> Result<String, String> {
+fn subject_of(der: &[u8]) -> Result<NormalizedDn, String> {
     use x509_parser::prelude::FromDer;
     let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)
         .map_err(|e| format!("not a certificate: {e}"))?;
-    Ok(mtls_certs::dn::rfc4514(cert.subject()))
+    Ok(NormalizedDn::from_x509(cert.subject()))
+}
+
+/// The subject names a client registers, each with the field it came from.
+fn subjects_of(
+    c: &FileClient,
+    base: &Path,
+) -> impl Iterator<Item = (&'static str, Result<NormalizedDn, String>)> {
+    let from_dn = c.subject_dn.as_deref().map(|dn| {
+        let parsed = NormalizedDn::parse(dn).map_err(|e| e.to_string());
+        ("subject_dn", parsed)
+    });
+    let from_pem = c.subject_pem.as_deref().map(|f| {
+        let subject = read_cert(&base.join(f)).and_then(|der| subject_of(&der));
+        ("subject_pem", subject)
+    });
+    from_dn.into_iter().chain(from_pem)
 }
 
 fn read_cert(path: &Path) -> Result<CertificateDer<'static>, String> {
@@ -240,56 +227,11 @@ pub fn load_registry(text: &str, base: &Path) -> Result<Registry, Vec<FileProble
                 Err(e) => problems.push(problem(format!("{key}.self_signed_pem[{j}]"), e)),
             }
         }
-        if let Some(dn) = &c.subject_dn {
-            out.by_subject
-                .insert(dn.trim().to_owned(), registered.clone());
-        }
-        if let Some(f) = &c.subject_pem {
-            match read_cert(&base.join(f)).and_then(|der| subject_of(&der)) {
-                Ok(dn) => {
-                    out.by_subject.insert(dn, registered.clone());
-                }
-                Err(e) => problems.push(problem(format!("{key}.subject_pem"), e)),
+        for (field, subject) in subjects_of(c, base) {
+            if let Err(e) = subject.and_then(|dn| out.add_subject(dn, &registered)) {
+                problems.push(problem(format!("{key}.{field}"), e));
             }
         }
-    }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
-}
-
-pub fn load_deny_list(text: &str) -> Result<DenyList, Vec<FileProblem>> {
-    let file: FileDenyList =
-        toml::from_str(text).map_err(|e| vec![problem("", e.message().to_owned())])?;
-    let mut out = DenyList::default();
-    let mut problems = Vec::new();
-    for (i, t) in file.sha256.iter().enumerate() {
-        match parse_thumbprint(t) {
-            Some(t) => {
-                out.thumbprints.insert(t);
-            }
-            None => problems.push(problem(
-                format!("sha256[{i}]"),
-                "not a SHA-256 thumbprint (64 hex digits)",
-            )),
-        }
-    }
-    for (i, e) in file.issuer_serial.iter().enumerate() {
-        if e.serial
-            .chars()
-            .any(|c| !(c.is_ascii_hexdigit() || c == ':'))
-            || e.serial.is_empty()
-        {
-            problems.push(problem(
-                format!("issuer_serial[{i}].serial"),
-                "not a hexadecimal serial number",
-            ));
-            continue;
-        }
-        out.issuer_serial
-            .insert((e.issuer.trim().to_owned(), normalize_serial(&e.serial)));
     }
     if problems.is_empty() {
         Ok(out)
@@ -301,12 +243,6 @@ pub fn load_deny_list(text: &str) -> Result<DenyList, Vec<FileProblem>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn serials_compare_in_any_spelling() {
-        assert_eq!(normalize_serial("0A:1B"), normalize_serial("a1b"));
-        assert_eq!(normalize_serial("00"), "0");
-    }
 
     #[test]
     fn registry_rules() {
@@ -338,16 +274,102 @@ mod tests {
         assert!(load_registry("[[client]]\nclient_id = \"a\"\nbogus = 1\n", base).is_err());
     }
 
+    fn dn(s: &str) -> NormalizedDn {
+        NormalizedDn::parse(s).unwrap()
+    }
+
+    fn registered(r: &Registry, subject: &NormalizedDn) -> Option<String> {
+        r.lookup(false, &[0u8; 32], subject)
+            .map(|c| c.client_id.clone())
+    }
+
     #[test]
-    fn deny_list_rules() {
-        let d = load_deny_list(&format!(
-            "sha256 = [\"{}\"]\n[[issuer_serial]]\nissuer = \"CN=Root\"\nserial = \"0a:ff\"\n",
-            "01".repeat(32)
-        ))
+    fn subject_dn_in_any_spelling_matches_the_certificates_subject() {
+        let base = Path::new("/nonexistent");
+        // What `certs inspect` prints for the certificate.
+        let certificate = dn("CN=ledger,O=Example Corp");
+        for written in [
+            "CN=ledger,O=Example Corp",
+            "CN=ledger, O=Example Corp",
+            "cn=ledger,o=Example Corp",
+            "CN=Ledger,O=EXAMPLE CORP",
+            "CN=ledger,O=Example  Corp",
+            "2.5.4.3=ledger,2.5.4.10=Example Corp",
+            " CN = ledger , O = Example Corp ",
+        ] {
+            let r = load_registry(
+                &format!("[[client]]\nclient_id = \"Zx81qa\"\nsubject_dn = \"{written}\"\n"),
+                base,
+            )
+            .unwrap();
+            assert_eq!(
+                registered(&r, &certificate).as_deref(),
+                Some("Zx81qa"),
+                "{written}"
+            );
+            for other in [
+                "CN=ledger",
+                "O=Example Corp,CN=ledger",
+                "CN=ledger2,O=Example Corp",
+            ] {
+                assert_eq!(registered(&r, &dn(other)), None, "{written} vs {other}");
+            }
+        }
+    }
+
+    #[test]
+    fn subject_pem_and_subject_dn_name_the_same_certificate() {
+        use x509_parser::prelude::FromDer;
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nginx");
+        let der = read_cert(&fixtures.join("client.pem")).unwrap();
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&der).unwrap();
+        let subject = NormalizedDn::from_x509(cert.subject());
+        // openssl x509 -subject -nameopt RFC2253: CN=fixture-client
+        let text = "[[client]]\nclient_id = \"pem\"\nsubject_pem = \"client.pem\"\n\
+                    [[client]]\nclient_id = \"dn\"\nsubject_dn = \"cn = Fixture-Client\"\n";
+        let problems = load_registry(text, &fixtures).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "client[1].subject_dn");
+        assert!(problems[0].problem.contains("client `pem`"), "{problems:?}");
+        let r = load_registry(
+            "[[client]]\nclient_id = \"pem\"\nsubject_pem = \"client.pem\"\n",
+            &fixtures,
+        )
         .unwrap();
-        assert!(d.denies(&[1u8; 32], "", ""));
-        assert!(d.denies(&[0u8; 32], "CN=Root", "aff"));
-        assert!(!d.denies(&[0u8; 32], "CN=Other", "aff"));
-        assert!(load_deny_list("sha256 = [\"zz\"]").is_err());
+        assert_eq!(registered(&r, &subject).as_deref(), Some("pem"));
+        assert_eq!(
+            registered(&r, &dn("CN=FIXTURE-CLIENT")).as_deref(),
+            Some("pem")
+        );
+    }
+
+    #[test]
+    fn unparsable_or_empty_subject_dns_are_problems_naming_the_key() {
+        let base = Path::new("/nonexistent");
+        let problems = load_registry(
+            "[[client]]\nclient_id = \"a\"\nsubject_dn = \"CN=a\"\n\
+             [[client]]\nclient_id = \"b\"\nsubject_dn = \"CN=ledger; O=Example Corp\"\n\
+             [[client]]\nclient_id = \"c\"\nsubject_dn = \"Organisation=Example\"\n\
+             [[client]]\nclient_id = \"d\"\nsubject_dn = \"  \"\n\
+             [[client]]\nclient_id = \"e\"\nsubject_pem = \"missing.pem\"\n",
+            base,
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "client[1].subject_dn",
+                "client[2].subject_dn",
+                "client[3].subject_dn",
+                "client[4].subject_pem"
+            ]
+        );
+        assert!(problems[0].problem.contains("`;`"), "{problems:?}");
+        assert!(
+            problems[1].problem.contains("`Organisation`"),
+            "{problems:?}"
+        );
+        assert!(problems[2].problem.contains("empty"), "{problems:?}");
     }
 }

@@ -139,7 +139,7 @@ impl Trust {
         let thumbprint = Thumbprint::of(leaf);
         if mtls
             .deny
-            .denies(&thumbprint.0, &facts.issuer, &facts.serial_hex)
+            .denies(&thumbprint.0, &facts.normalized_issuer, &facts.serial_hex)
         {
             return Err(CertificateError::Revoked.into());
         }
@@ -158,7 +158,7 @@ impl Trust {
             .registry
             .as_ref()
             .and_then(|r| {
-                r.lookup(facts.self_signed, &thumbprint.0, &facts.subject)
+                r.lookup(facts.self_signed, &thumbprint.0, &facts.normalized_subject)
                     .cloned()
             })
             // A registered subject DN counts only for a chain that verified: the same DN under an
