@@ -13,6 +13,8 @@
 //! - [`leaf`]: validity / EKU / self-signed checks on a client's leaf;
 //! - [`names`]: which hostnames a server certificate covers;
 //! - [`dn`]: RFC 4514 distinguished-name strings;
+//! - [`handshake_signatures!`]: the handshake-signature methods every rustls
+//!   certificate verifier of the workspace shares;
 //! - [`pki`], [`issued`], [`pki_files`]: a development PKI with one
 //!   certificate for every case the gateway distinguishes (certificate
 //!   profiles live in the private `profiles` module).
@@ -26,6 +28,7 @@
 pub mod crl;
 pub mod dn;
 pub mod encode;
+pub mod handshake_signatures;
 pub mod inspect;
 pub mod issued;
 pub mod leaf;
