@@ -15,6 +15,8 @@
 //! - [`dn`]: RFC 4514 distinguished-name strings;
 //! - [`dn_match`]: distinguished names parsed and normalised, so that the
 //!   registry and deny list match a name however an operator spelled it;
+//! - [`handshake_signatures!`]: the handshake-signature methods every rustls
+//!   certificate verifier of the workspace shares;
 //! - [`pki`], [`issued`], [`pki_files`]: a development PKI with one
 //!   certificate for every case the gateway distinguishes (certificate
 //!   profiles live in the private `profiles` module).
@@ -30,6 +32,7 @@ pub mod dn;
 pub mod dn_match;
 mod dn_parse;
 pub mod encode;
+pub mod handshake_signatures;
 pub mod inspect;
 pub mod issued;
 pub mod leaf;

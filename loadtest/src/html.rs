@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::histogram::{DistributionPoint, Percentiles};
-use crate::report::{fmt_us, Summary};
+use crate::report::{fmt_us, Summary, TimelinePoint};
 use crate::svg::{self, escape, Chart, Series, XScale};
 
 const BLUE: &str = "#1f77b4";
@@ -49,6 +49,24 @@ fn spectrum(points: &[DistributionPoint]) -> Vec<(f64, f64)> {
 /// The page as a string.
 pub fn render(s: &Summary) -> String {
     let mut h = String::new();
+    heading(&mut h, s);
+    cards(&mut h, s);
+    h.push_str("<h2>Throughput over time</h2>");
+    h.push_str(&svg::render(&throughput_chart(s)));
+    h.push_str("<h2>Latency over time</h2>");
+    h.push_str(&svg::render(&latency_chart(s)));
+    h.push_str("<h2>Latency distribution</h2>");
+    h.push_str(&svg::render(&distribution_chart(s)));
+    percentile_table(&mut h, s);
+    outcome_tables(&mut h, s);
+    cpu_table(&mut h, s);
+    run_table(&mut h, s);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The document head, the title and one line saying what was run.
+fn heading(h: &mut String, s: &Summary) {
     let title = format!("mtls-loadtest {} — {}", s.mode.as_str(), s.connect);
     let _ = write!(
         h,
@@ -81,8 +99,10 @@ pub fn render(s: &Summary) -> String {
             "no client certificate"
         },
     );
+}
 
-    // Headline cards.
+/// The headline figures, then the warnings.
+fn cards(h: &mut String, s: &Summary) {
     let p99 = s.latency_us.total.p99_us;
     let mut cards = vec![
         ("successes", s.successes.to_string()),
@@ -115,10 +135,10 @@ pub fn render(s: &Summary) -> String {
     for w in &s.warnings {
         let _ = write!(h, "<p class=\"warn\">{}</p>", escape(w));
     }
+}
 
-    // Charts.
-    h.push_str("<h2>Throughput over time</h2>");
-    h.push_str(&svg::render(&Chart {
+fn throughput_chart(s: &Summary) -> Chart<'static> {
+    Chart {
         title: "Iterations per second",
         x_label: "seconds into the measured window",
         y_label: "per second",
@@ -147,45 +167,31 @@ pub fn render(s: &Summary) -> String {
                     .collect(),
             },
         ],
-    }));
-    h.push_str("<h2>Latency over time</h2>");
-    h.push_str(&svg::render(&Chart {
+    }
+}
+
+fn latency_chart(s: &Summary) -> Chart<'static> {
+    let line = |name, color, us: fn(&TimelinePoint) -> u64| Series {
+        name,
+        color,
+        points: s.timeline.iter().map(|p| (p.t_s, us(p) as f64)).collect(),
+    };
+    Chart {
         title: "Whole-iteration latency, per second",
         x_label: "seconds into the measured window",
         y_label: "latency",
         x_scale: XScale::Linear,
         y_format: us_label,
         series: vec![
-            Series {
-                name: "p50",
-                color: BLUE,
-                points: s
-                    .timeline
-                    .iter()
-                    .map(|p| (p.t_s, p.p50_us as f64))
-                    .collect(),
-            },
-            Series {
-                name: "p99",
-                color: ORANGE,
-                points: s
-                    .timeline
-                    .iter()
-                    .map(|p| (p.t_s, p.p99_us as f64))
-                    .collect(),
-            },
-            Series {
-                name: "max",
-                color: GREY,
-                points: s
-                    .timeline
-                    .iter()
-                    .map(|p| (p.t_s, p.max_us as f64))
-                    .collect(),
-            },
+            line("p50", BLUE, |p| p.p50_us),
+            line("p99", ORANGE, |p| p.p99_us),
+            line("max", GREY, |p| p.max_us),
         ],
-    }));
-    h.push_str("<h2>Latency distribution</h2>");
+    }
+}
+
+/// Latency by percentile for each phase that has samples.
+fn distribution_chart(s: &Summary) -> Chart<'static> {
     let d = &s.distribution_us;
     let mut series = Vec::new();
     for (name, color, points) in [
@@ -201,16 +207,17 @@ pub fn render(s: &Summary) -> String {
             });
         }
     }
-    h.push_str(&svg::render(&Chart {
+    Chart {
         title: "Latency by percentile",
         x_label: "percentile",
         y_label: "latency",
         x_scale: XScale::Nines,
         y_format: us_label,
         series,
-    }));
+    }
+}
 
-    // Tables.
+fn percentile_table(h: &mut String, s: &Summary) {
     h.push_str("<h2>Latency percentiles</h2><table><tr><th>phase</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th><th>samples</th></tr>");
     let l = &s.latency_us;
     let mut rows: Vec<(&str, &Percentiles)> = vec![
@@ -236,7 +243,10 @@ pub fn render(s: &Summary) -> String {
         );
     }
     h.push_str("</table>");
+}
 
+/// Successes and errors by class, HTTP statuses, and TLS counts.
+fn outcome_tables(h: &mut String, s: &Summary) {
     h.push_str("<h2>Outcomes</h2><table><tr><th>outcome</th><th>count</th></tr>");
     let _ = write!(h, "<tr><td>success</td><td>{}</td></tr>", s.successes);
     for (class, n) in &s.errors_by_class {
@@ -255,7 +265,9 @@ pub fn render(s: &Summary) -> String {
         "<table><tr><th>TLS</th><th>count</th></tr><tr><td>connections</td><td>{}</td></tr><tr><td>handshakes</td><td>{}</td></tr><tr><td>resumed</td><td>{}</td></tr><tr><td>TLS 1.3</td><td>{}</td></tr><tr><td>TLS 1.2</td><td>{}</td></tr></table>",
         s.connections, s.handshakes, s.resumed, s.tls_versions.tls13, s.tls_versions.tls12
     );
+}
 
+fn cpu_table(h: &mut String, s: &Summary) {
     h.push_str("<h2>CPU</h2><table><tr><th>process</th><th>CPU</th><th>per handshake / connection</th><th>per request</th></tr>");
     let c = &s.client_cpu;
     let per = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} µs"));
@@ -277,7 +289,10 @@ pub fn render(s: &Summary) -> String {
         );
     }
     h.push_str("</table>");
+}
 
+/// The run's parameters.
+fn run_table(h: &mut String, s: &Summary) {
     h.push_str("<h2>Run</h2><table>");
     let mut params: Vec<(&str, String)> = vec![
         ("mode", s.mode.as_str().to_owned()),
@@ -299,8 +314,7 @@ pub fn render(s: &Summary) -> String {
     for (k, v) in params {
         let _ = write!(h, "<tr><td>{k}</td><td>{}</td></tr>", escape(&v));
     }
-    h.push_str("</table></body></html>\n");
-    h
+    h.push_str("</table>");
 }
 
 pub fn write(path: &Path, s: &Summary) -> std::io::Result<()> {

@@ -168,6 +168,18 @@ fn per(v: Option<f64>, unit: &str) -> String {
 /// The terminal summary.
 pub fn render_text(s: &Summary) -> String {
     let mut o = String::new();
+    text_heading(&mut o, s);
+    text_counts(&mut o, s);
+    text_latencies(&mut o, s);
+    text_cpu(&mut o, s);
+    for w in &s.warnings {
+        let _ = writeln!(o, "  warning: {w}");
+    }
+    o
+}
+
+/// What was run, how it was paced, and what was offered.
+fn text_heading(o: &mut String, s: &Summary) {
     let what = match (&s.request, &s.http) {
         (Some(r), Some(h)) => format!(", {r} over {h}"),
         _ => String::new(),
@@ -200,6 +212,10 @@ pub fn render_text(s: &Summary) -> String {
         }
     );
     let _ = writeln!(o);
+}
+
+/// Outcomes, rate, handshakes, HTTP statuses and errors by class (most frequent first).
+fn text_counts(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "  successes   {:>10}   errors {}   ({} attempts)",
@@ -231,6 +247,10 @@ pub fn render_text(s: &Summary) -> String {
         }
     }
     let _ = writeln!(o);
+}
+
+/// One line per phase with samples.
+fn text_latencies(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "  latency          p50       p90       p99     p99.9       max    samples"
@@ -258,6 +278,9 @@ pub fn render_text(s: &Summary) -> String {
         row("start lag", lag);
     }
     let _ = writeln!(o);
+}
+
+fn text_cpu(o: &mut String, s: &Summary) {
     let c = &s.client_cpu;
     let _ = writeln!(
         o,
@@ -277,10 +300,6 @@ pub fn render_text(s: &Summary) -> String {
             per(sc.per_request_us, "request"),
         );
     }
-    for w in &s.warnings {
-        let _ = writeln!(o, "  warning: {w}");
-    }
-    o
 }
 
 #[cfg(test)]

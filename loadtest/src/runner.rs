@@ -15,7 +15,7 @@ use crate::histogram::LatencyHistogram;
 use crate::modes::Worker;
 use crate::plan::Plan;
 use crate::progress::{Live, Progress};
-use crate::recorder::{Interval, Recorder};
+use crate::recorder::{Counts, Interval, Recorder};
 use crate::report::{
     ClientCpu, Distributions, Latencies, ServerCpu, Summary, TimelinePoint, TlsVersions, SCHEMA,
 };
@@ -73,73 +73,23 @@ pub async fn run(plan: &Plan) -> Result<Summary, RunError> {
     }
 
     let measure_from = schedule.measure_from();
-    let mut all_done = false;
-    if !plan.warmup.is_zero() {
+    let all_done = if plan.warmup.is_zero() {
+        false
+    } else {
         progress.warming_up(plan.warmup);
-        let warmup_over = tokio::time::sleep_until(measure_from.into());
-        tokio::pin!(warmup_over);
-        loop {
-            tokio::select! {
-                _ = &mut warmup_over => break,
-                joined = workers.join_next() => match joined {
-                    None => { all_done = true; break; }
-                    Some(r) => r?,
-                },
-            }
-        }
-    }
+        warm_up(&mut workers, measure_from).await?
+    };
     let self_before = Process::Current.cpu()?;
     let server_before = plan.server_pid.map(|pid| Process::Pid(pid).cpu());
 
-    let mut live = Live::default();
-    let mut cumulative = LatencyHistogram::coarse();
-    let mut interval = Interval::new();
-    let mut timeline = Vec::new();
-    let mut prev_tick = measure_from;
-    let mut last_tick = measure_from;
-    let mut ticker = tokio::time::interval_at(
-        (measure_from + Duration::from_secs(1)).into(),
-        Duration::from_secs(1),
-    );
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !all_done {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let now = Instant::now();
-                interval.clear();
-                drain(&shards, &mut interval);
-                cumulative.add(&interval.total);
-                let p = point(&interval, measure_from, last_tick, now);
-                live.elapsed = now.saturating_duration_since(measure_from);
-                live.successes += interval.successes;
-                live.errors += interval.errors;
-                live.rate = p.rate;
-                live.p99_us = cumulative.at(99.0);
-                progress.update(&live);
-                timeline.push(p);
-                prev_tick = last_tick;
-                last_tick = now;
-            }
-            joined = workers.join_next() => match joined {
-                None => all_done = true,
-                Some(r) => r?,
-            },
-        }
+    let mut sampler = Sampler::new(measure_from);
+    if !all_done {
+        sampler.until_done(&mut workers, &shards, &progress).await?;
     }
     let end = Instant::now();
     let self_after = Process::Current.cpu()?;
     let server_after = plan.server_pid.map(|pid| Process::Pid(pid).cpu());
-    // The stragglers after the last tick: a short tail joins the previous point (whose tallies
-    // are still in `interval`), so a few milliseconds of winding down do not plot as a cliff.
-    if !timeline.is_empty() && end.saturating_duration_since(last_tick) < MIN_TAIL {
-        timeline.pop();
-        drain(&shards, &mut interval);
-        timeline.push(point(&interval, measure_from, prev_tick, end));
-    } else {
-        interval.clear();
-        drain(&shards, &mut interval);
-        timeline.push(point(&interval, measure_from, last_tick, end));
-    }
+    let timeline = sampler.finish(&shards, end);
     progress.finish();
 
     let mut total = Recorder::new();
@@ -158,6 +108,113 @@ pub async fn run(plan: &Plan) -> Result<Summary, RunError> {
         },
     };
     Ok(summarise(plan, &total, window, timeline, started_unix_s))
+}
+
+/// Waits for the warm-up to end; whether every worker finished before it did.
+async fn warm_up(workers: &mut JoinSet<()>, measure_from: Instant) -> Result<bool, RunError> {
+    let warmup_over = tokio::time::sleep_until(measure_from.into());
+    tokio::pin!(warmup_over);
+    loop {
+        tokio::select! {
+            _ = &mut warmup_over => return Ok(false),
+            joined = workers.join_next() => match joined {
+                None => return Ok(true),
+                Some(r) => r?,
+            },
+        }
+    }
+}
+
+/// The measured window's sampling, once a second: the live progress line and the timeline.
+struct Sampler {
+    measure_from: Instant,
+    live: Live,
+    cumulative: LatencyHistogram,
+    /// The tallies of the current timeline interval.
+    interval: Interval,
+    timeline: Vec<TimelinePoint>,
+    prev_tick: Instant,
+    last_tick: Instant,
+}
+
+impl Sampler {
+    fn new(measure_from: Instant) -> Sampler {
+        Sampler {
+            measure_from,
+            live: Live::default(),
+            cumulative: LatencyHistogram::coarse(),
+            interval: Interval::new(),
+            timeline: Vec::new(),
+            prev_tick: measure_from,
+            last_tick: measure_from,
+        }
+    }
+
+    /// Samples every second until every worker has finished.
+    async fn until_done(
+        &mut self,
+        workers: &mut JoinSet<()>,
+        shards: &Shards,
+        progress: &Progress,
+    ) -> Result<(), RunError> {
+        let mut ticker = tokio::time::interval_at(
+            (self.measure_from + Duration::from_secs(1)).into(),
+            Duration::from_secs(1),
+        );
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.tick(shards, progress),
+                joined = workers.join_next() => match joined {
+                    None => return Ok(()),
+                    Some(r) => r?,
+                },
+            }
+        }
+    }
+
+    fn tick(&mut self, shards: &Shards, progress: &Progress) {
+        let now = Instant::now();
+        self.interval.clear();
+        drain(shards, &mut self.interval);
+        self.cumulative.add(&self.interval.total);
+        let p = point(&self.interval, self.measure_from, self.last_tick, now);
+        self.live.elapsed = now.saturating_duration_since(self.measure_from);
+        self.live.successes += self.interval.successes;
+        self.live.errors += self.interval.errors;
+        self.live.rate = p.rate;
+        self.live.p99_us = self.cumulative.at(99.0);
+        progress.update(&self.live);
+        self.timeline.push(p);
+        self.prev_tick = self.last_tick;
+        self.last_tick = now;
+    }
+
+    /// The timeline with its last point, for the stragglers after the last tick: a short tail
+    /// joins the previous point (whose tallies are still in `interval`), so a few milliseconds
+    /// of winding down do not plot as a cliff.
+    fn finish(mut self, shards: &Shards, end: Instant) -> Vec<TimelinePoint> {
+        if !self.timeline.is_empty() && end.saturating_duration_since(self.last_tick) < MIN_TAIL {
+            self.timeline.pop();
+            drain(shards, &mut self.interval);
+            self.timeline.push(point(
+                &self.interval,
+                self.measure_from,
+                self.prev_tick,
+                end,
+            ));
+        } else {
+            self.interval.clear();
+            drain(shards, &mut self.interval);
+            self.timeline.push(point(
+                &self.interval,
+                self.measure_from,
+                self.last_tick,
+                end,
+            ));
+        }
+        self.timeline
+    }
 }
 
 /// One worker's loop.
@@ -232,15 +289,9 @@ fn per(us: u64, n: u64) -> Option<f64> {
     (n > 0).then(|| round3(us as f64 / n as f64))
 }
 
-fn summarise(
-    plan: &Plan,
-    t: &Recorder,
-    w: Window,
-    timeline: Vec<TimelinePoint>,
-    started_unix_s: u64,
-) -> Summary {
+/// Warnings about the run itself; the server's CPU adds its own.
+fn warnings(plan: &Plan, t: &Recorder, w: &Window) -> Vec<String> {
     let c = t.counts;
-    let secs = w.elapsed.as_secs_f64();
     let mut warnings = Vec::new();
     if w.clock.assumed {
         warnings.push(
@@ -259,14 +310,16 @@ fn summarise(
     if c.attempts > 0 && c.successes == 0 {
         warnings.push("no iteration succeeded".to_owned());
     }
+    warnings
+}
 
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let client = CpuUsage::from_ticks(w.self_cpu, w.clock);
-    let server_cpu = match w.server {
+/// The `--server-pid` process's CPU over the window, or a warning saying why there is none.
+fn server_cpu(w: &Window, c: Counts, warnings: &mut Vec<String>) -> Option<ServerCpu> {
+    match &w.server {
         Some((pid, Ok(ticks))) => {
-            let u = CpuUsage::from_ticks(ticks, w.clock);
+            let u = CpuUsage::from_ticks(*ticks, w.clock);
             Some(ServerCpu {
-                pid,
+                pid: *pid,
                 user_us: u.user_us,
                 system_us: u.system_us,
                 total_us: u.total_us,
@@ -279,7 +332,50 @@ fn summarise(
             None
         }
         None => None,
-    };
+    }
+}
+
+/// The generator's own CPU over the window, per unit of work and as a share of the machine.
+fn client_cpu(w: &Window, c: Counts) -> ClientCpu {
+    let secs = w.elapsed.as_secs_f64();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let client = CpuUsage::from_ticks(w.self_cpu, w.clock);
+    ClientCpu {
+        user_us: client.user_us,
+        system_us: client.system_us,
+        total_us: client.total_us,
+        per_handshake_us: per(client.total_us, c.handshakes),
+        per_request_us: per(client.total_us, c.responses),
+        per_iteration_us: per(client.total_us, c.attempts),
+        utilisation: (secs > 0.0)
+            .then(|| round3(client.total_us as f64 / 1e6 / (secs * cpus as f64))),
+        clock_ticks_per_s: w.clock.per_second,
+        clock_ticks_assumed: w.clock.assumed,
+    }
+}
+
+fn latencies(t: &Recorder, open: bool) -> Latencies {
+    Latencies {
+        connect: t.hist.connect.percentiles(),
+        handshake: t.hist.handshake.percentiles(),
+        request: t.hist.request.percentiles(),
+        total: t.hist.total.percentiles(),
+        start_lag: open.then(|| t.hist.lag.percentiles()),
+    }
+}
+
+fn summarise(
+    plan: &Plan,
+    t: &Recorder,
+    w: Window,
+    timeline: Vec<TimelinePoint>,
+    started_unix_s: u64,
+) -> Summary {
+    let c = t.counts;
+    let secs = w.elapsed.as_secs_f64();
+    let mut warnings = warnings(plan, t, &w);
+    let server_cpu = server_cpu(&w, c, &mut warnings);
+    let open = matches!(plan.pacing, Pacing::Open { .. });
     let request = plan.target.request.as_ref();
     Summary {
         schema: SCHEMA,
@@ -325,30 +421,13 @@ fn summarise(
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
-        latency_us: Latencies {
-            connect: t.hist.connect.percentiles(),
-            handshake: t.hist.handshake.percentiles(),
-            request: t.hist.request.percentiles(),
-            total: t.hist.total.percentiles(),
-            start_lag: open.then(|| t.hist.lag.percentiles()),
-        },
+        latency_us: latencies(t, open),
         distribution_us: Distributions {
             handshake: t.hist.handshake.distribution(),
             request: t.hist.request.distribution(),
             total: t.hist.total.distribution(),
         },
-        client_cpu: ClientCpu {
-            user_us: client.user_us,
-            system_us: client.system_us,
-            total_us: client.total_us,
-            per_handshake_us: per(client.total_us, c.handshakes),
-            per_request_us: per(client.total_us, c.responses),
-            per_iteration_us: per(client.total_us, c.attempts),
-            utilisation: (secs > 0.0)
-                .then(|| round3(client.total_us as f64 / 1e6 / (secs * cpus as f64))),
-            clock_ticks_per_s: w.clock.per_second,
-            clock_ticks_assumed: w.clock.assumed,
-        },
+        client_cpu: client_cpu(&w, c),
         server_cpu,
         timeline,
         warnings,

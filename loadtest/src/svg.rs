@@ -87,9 +87,86 @@ fn nines_label(n: u32) -> String {
     }
 }
 
+/// Where the data goes: the placed x range, the y range and its grid step.
+struct Frame {
+    x_scale: XScale,
+    /// Nines scale: the largest finite percentile's number of nines, which places "max".
+    finite_max_nines: f64,
+    x_min: f64,
+    x_max: f64,
+    y_max: f64,
+    y_step: f64,
+}
+
+const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
+const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
+
+impl Frame {
+    /// `None` when no series has a point.
+    fn of(chart: &Chart<'_>) -> Option<Frame> {
+        let finite_max_nines = chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|(x, _)| *x < 100.0)
+            .map(|(x, _)| nines(*x))
+            .fold(0.0f64, f64::max);
+        let mut frame = Frame {
+            x_scale: chart.x_scale,
+            finite_max_nines,
+            x_min: 0.0,
+            x_max: 0.0,
+            y_max: 0.0,
+            y_step: 0.0,
+        };
+        let all: Vec<(f64, f64)> = chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|&(x, y)| (frame.place_x(x), y)))
+            .collect();
+        if all.is_empty() {
+            return None;
+        }
+        let (mut x_min, mut x_max) = all
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (x, _)| {
+                (lo.min(*x), hi.max(*x))
+            });
+        // Both scales start at zero: time since the window began, and 0 nines (the minimum).
+        x_min = x_min.min(0.0);
+        if x_max - x_min < 1e-9 {
+            x_min -= 0.5;
+            x_max += 0.5;
+        }
+        let y_top = all.iter().map(|(_, y)| *y).fold(0.0f64, f64::max);
+        let y_step = nice_step(y_top.max(1.0), 5.0);
+        frame.x_min = x_min;
+        frame.x_max = x_max;
+        frame.y_step = y_step;
+        frame.y_max = ((y_top / y_step).ceil().max(1.0)) * y_step;
+        Some(frame)
+    }
+
+    /// A data x on the chart's scale.
+    fn place_x(&self, x: f64) -> f64 {
+        match self.x_scale {
+            XScale::Linear => x,
+            XScale::Nines if x >= 100.0 => self.finite_max_nines.ceil().max(1.0) + 0.5,
+            XScale::Nines => nines(x),
+        }
+    }
+
+    /// A placed x in pixels.
+    fn sx(&self, x: f64) -> f64 {
+        LEFT + (x - self.x_min) / (self.x_max - self.x_min) * PLOT_W
+    }
+
+    fn sy(&self, y: f64) -> f64 {
+        TOP + PLOT_H - (y / self.y_max) * PLOT_H
+    }
+}
+
 pub fn render(chart: &Chart<'_>) -> String {
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -101,28 +178,7 @@ pub fn render(chart: &Chart<'_>) -> String {
         r##"<text x="{LEFT}" y="18" font-size="14" font-weight="600">{}</text>"##,
         escape(chart.title)
     );
-
-    // x placement
-    let finite_max_nines = chart
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter())
-        .filter(|(x, _)| *x < 100.0)
-        .map(|(x, _)| nines(*x))
-        .fold(0.0f64, f64::max);
-    let place_x = |x: f64| -> f64 {
-        match chart.x_scale {
-            XScale::Linear => x,
-            XScale::Nines if x >= 100.0 => finite_max_nines.ceil().max(1.0) + 0.5,
-            XScale::Nines => nines(x),
-        }
-    };
-    let all: Vec<(f64, f64)> = chart
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|&(x, y)| (place_x(x), y)))
-        .collect();
-    if all.is_empty() {
+    let Some(frame) = Frame::of(chart) else {
         let _ = write!(
             svg,
             r##"<text x="{}" y="{}" text-anchor="middle" fill="#666">no data</text></svg>"##,
@@ -130,127 +186,122 @@ pub fn render(chart: &Chart<'_>) -> String {
             HEIGHT / 2.0
         );
         return svg;
-    }
-    let (mut x_min, mut x_max) = all
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (x, _)| {
-            (lo.min(*x), hi.max(*x))
-        });
-    // Both scales start at zero: time since the window began, and 0 nines (the minimum).
-    x_min = x_min.min(0.0);
-    if x_max - x_min < 1e-9 {
-        x_min -= 0.5;
-        x_max += 0.5;
-    }
-    let y_top = all.iter().map(|(_, y)| *y).fold(0.0f64, f64::max);
-    let y_step = nice_step(y_top.max(1.0), 5.0);
-    let y_max = ((y_top / y_step).ceil().max(1.0)) * y_step;
-    let sx = |x: f64| LEFT + (x - x_min) / (x_max - x_min) * plot_w;
-    let sy = |y: f64| TOP + plot_h - (y / y_max) * plot_h;
-
-    // grid and y axis
-    let mut y = 0.0;
-    while y <= y_max + y_step / 2.0 {
-        let py = sy(y);
-        let _ = write!(
-            svg,
-            r##"<line x1="{LEFT}" x2="{x2}" y1="{py:.1}" y2="{py:.1}" stroke="#e3e3e3"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="#444">{label}</text>"##,
-            x2 = LEFT + plot_w,
-            tx = LEFT - 6.0,
-            ty = py + 4.0,
-            label = escape(&(chart.y_format)(y)),
-        );
-        y += y_step;
-    }
-    // x ticks
+    };
+    y_grid(&mut svg, chart, &frame);
     match chart.x_scale {
-        XScale::Linear => {
-            let step = nice_step(x_max - x_min, 8.0);
-            let mut x = (x_min / step).ceil() * step;
-            while x <= x_max + step * 1e-9 {
-                let px = sx(x);
-                let _ = write!(
-                    svg,
-                    r##"<line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{yb}" stroke="#f0f0f0"/><text x="{px:.1}" y="{ty}" text-anchor="middle" fill="#444">{x}</text>"##,
-                    yb = TOP + plot_h,
-                    ty = TOP + plot_h + 16.0,
-                );
-                x += step;
-            }
-        }
-        XScale::Nines => {
-            let last = finite_max_nines.ceil() as u32;
-            for n in 0..=last {
-                let px = sx(n as f64);
-                if px > LEFT + plot_w + 0.5 {
-                    break;
-                }
-                let _ = write!(
-                    svg,
-                    r##"<line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{yb}" stroke="#f0f0f0"/><text x="{px:.1}" y="{ty}" text-anchor="middle" fill="#444">{label}</text>"##,
-                    yb = TOP + plot_h,
-                    ty = TOP + plot_h + 16.0,
-                    label = nines_label(n),
-                );
-            }
-            let px = sx(place_x(100.0));
-            let _ = write!(
-                svg,
-                r##"<text x="{px:.1}" y="{ty}" text-anchor="middle" fill="#444">max</text>"##,
-                ty = TOP + plot_h + 16.0,
-            );
-        }
+        XScale::Linear => linear_x_ticks(&mut svg, &frame),
+        XScale::Nines => nines_x_ticks(&mut svg, &frame),
     }
     // axes and labels
     let _ = write!(
         svg,
-        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/><text x="{cx}" y="{by}" text-anchor="middle" fill="#222">{xl}</text><text transform="translate(14 {cy}) rotate(-90)" text-anchor="middle" fill="#222">{yl}</text>"##,
-        cx = LEFT + plot_w / 2.0,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{PLOT_W}" height="{PLOT_H}" fill="none" stroke="#999"/><text x="{cx}" y="{by}" text-anchor="middle" fill="#222">{xl}</text><text transform="translate(14 {cy}) rotate(-90)" text-anchor="middle" fill="#222">{yl}</text>"##,
+        cx = LEFT + PLOT_W / 2.0,
         by = HEIGHT - 8.0,
-        cy = TOP + plot_h / 2.0,
+        cy = TOP + PLOT_H / 2.0,
         xl = escape(chart.x_label),
         yl = escape(chart.y_label),
     );
-    // series
-    for s in &chart.series {
-        if s.points.is_empty() {
-            continue;
-        }
-        let pts: Vec<String> = s
-            .points
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", sx(place_x(x)), sy(y)))
-            .collect();
-        let color = escape(s.color);
+    for s in chart.series.iter().filter(|s| !s.points.is_empty()) {
+        series(&mut svg, chart, &frame, s);
+    }
+    legend(&mut svg, chart);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Horizontal grid lines with the y labels.
+fn y_grid(svg: &mut String, chart: &Chart<'_>, frame: &Frame) {
+    let mut y = 0.0;
+    while y <= frame.y_max + frame.y_step / 2.0 {
+        let py = frame.sy(y);
         let _ = write!(
             svg,
-            r#"<polyline fill="none" stroke="{color}" stroke-width="2" stroke-linejoin="round" points="{}"/>"#,
-            pts.join(" ")
+            r##"<line x1="{LEFT}" x2="{x2}" y1="{py:.1}" y2="{py:.1}" stroke="#e3e3e3"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="#444">{label}</text>"##,
+            x2 = LEFT + PLOT_W,
+            tx = LEFT - 6.0,
+            ty = py + 4.0,
+            label = escape(&(chart.y_format)(y)),
         );
-        if s.points.len() <= 40 {
-            for &(x, y) in &s.points {
-                let _ = write!(
-                    svg,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{color}"><title>{}: {}</title></circle>"#,
-                    sx(place_x(x)),
-                    sy(y),
-                    escape(s.name),
-                    escape(&(chart.y_format)(y)),
-                );
-            }
+        y += frame.y_step;
+    }
+}
+
+fn linear_x_ticks(svg: &mut String, frame: &Frame) {
+    let step = nice_step(frame.x_max - frame.x_min, 8.0);
+    let mut x = (frame.x_min / step).ceil() * step;
+    while x <= frame.x_max + step * 1e-9 {
+        let px = frame.sx(x);
+        let _ = write!(
+            svg,
+            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{yb}" stroke="#f0f0f0"/><text x="{px:.1}" y="{ty}" text-anchor="middle" fill="#444">{x}</text>"##,
+            yb = TOP + PLOT_H,
+            ty = TOP + PLOT_H + 16.0,
+        );
+        x += step;
+    }
+}
+
+/// One tick per nine (0%, 90%, 99%, ...), then "max".
+fn nines_x_ticks(svg: &mut String, frame: &Frame) {
+    let last = frame.finite_max_nines.ceil() as u32;
+    for n in 0..=last {
+        let px = frame.sx(n as f64);
+        if px > LEFT + PLOT_W + 0.5 {
+            break;
+        }
+        let _ = write!(
+            svg,
+            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{yb}" stroke="#f0f0f0"/><text x="{px:.1}" y="{ty}" text-anchor="middle" fill="#444">{label}</text>"##,
+            yb = TOP + PLOT_H,
+            ty = TOP + PLOT_H + 16.0,
+            label = nines_label(n),
+        );
+    }
+    let px = frame.sx(frame.place_x(100.0));
+    let _ = write!(
+        svg,
+        r##"<text x="{px:.1}" y="{ty}" text-anchor="middle" fill="#444">max</text>"##,
+        ty = TOP + PLOT_H + 16.0,
+    );
+}
+
+/// One line, with a dot and a tooltip per point when there are few enough to tell apart.
+fn series(svg: &mut String, chart: &Chart<'_>, frame: &Frame, s: &Series<'_>) {
+    let place = |x: f64, y: f64| (frame.sx(frame.place_x(x)), frame.sy(y));
+    let pts: Vec<String> = s
+        .points
+        .iter()
+        .map(|&(x, y)| {
+            let (px, py) = place(x, y);
+            format!("{px:.1},{py:.1}")
+        })
+        .collect();
+    let color = escape(s.color);
+    let _ = write!(
+        svg,
+        r#"<polyline fill="none" stroke="{color}" stroke-width="2" stroke-linejoin="round" points="{}"/>"#,
+        pts.join(" ")
+    );
+    if s.points.len() <= 40 {
+        for &(x, y) in &s.points {
+            let (px, py) = place(x, y);
+            let _ = write!(
+                svg,
+                r#"<circle cx="{px:.1}" cy="{py:.1}" r="2.5" fill="{color}"><title>{}: {}</title></circle>"#,
+                escape(s.name),
+                escape(&(chart.y_format)(y)),
+            );
         }
     }
-    // Legend: one row, right-aligned in the title band, clear of the data.
+}
+
+/// Legend: one row, right-aligned in the title band, clear of the data.
+fn legend(svg: &mut String, chart: &Chart<'_>) {
     let item_width = |name: &str| 18.0 + 7.0 * name.chars().count() as f64 + 14.0;
-    let mut lx = WIDTH
-        - RIGHT
-        - chart
-            .series
-            .iter()
-            .filter(|s| !s.points.is_empty())
-            .map(|s| item_width(s.name))
-            .sum::<f64>();
-    for s in chart.series.iter().filter(|s| !s.points.is_empty()) {
+    let shown = || chart.series.iter().filter(|s| !s.points.is_empty());
+    let mut lx = WIDTH - RIGHT - shown().map(|s| item_width(s.name)).sum::<f64>();
+    for s in shown() {
         let _ = write!(
             svg,
             r##"<rect x="{lx:.1}" y="12" width="12" height="4" fill="{color}"/><text x="{tx:.1}" y="18" fill="#222">{name}</text>"##,
@@ -260,8 +311,6 @@ pub fn render(chart: &Chart<'_>) -> String {
         );
         lx += item_width(s.name);
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 #[cfg(test)]
