@@ -133,6 +133,141 @@ fn check_reports_every_problem_and_never_the_secret() {
     assert!(!err.contains("s3cr3t"), "the secret leaked: {err}");
 }
 
+/// The `error:` lines of a `check` run, each checked for Rust type names and serde vocabulary.
+fn error_lines(err: &str) -> Vec<&str> {
+    const RUST: [&str; 12] = [
+        "untagged", "variant", "struct", "enum", "usize", "u16", "u32", "u64", "String", "Option",
+        "Duration", "serde",
+    ];
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    for line in &lines {
+        // The temporary directory's random name is not part of the message.
+        let message = line.split_once("gw.toml: ").map_or(*line, |(_, m)| m);
+        for word in message.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            let camel = word.chars().skip(1).any(char::is_uppercase)
+                && word.chars().any(char::is_lowercase)
+                && !word.contains('_');
+            assert!(!RUST.contains(&word) && !camel, "`{word}` in: {line}");
+        }
+    }
+    lines
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).unwrap()].matches('\n').count() + 1
+}
+
+const RATE_RULE: &str = r#"
+[[domain.rate_limit]]
+name = "token-by-ip"
+routes = ["/oauth/token"]
+key = "client_ipp"
+rate = 10
+per = "1s"
+"#;
+
+#[test]
+fn check_names_the_key_and_line_of_a_value_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path());
+    let text = config("server.pem", "server.key", "").replace(
+        "ca_file = \"root.pem\"",
+        "ca_file = \"root.pem\"\nresponse_timeout = \"10 parsecs\"",
+    );
+    let (code, _, err) = check(dir.path(), &text);
+    assert_eq!(code, 64, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    let line = line_of(&text, "response_timeout");
+    assert!(
+        lines[0].contains(&format!(
+            "gw.toml: domain[0].upstream.response_timeout (line {line}): \"10 parsecs\" is not a duration"
+        )),
+        "{err}"
+    );
+    assert!(lines[0].contains("e.g. \"10s\""), "{err}");
+}
+
+#[test]
+fn check_suggests_the_key_part_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path());
+    let text = config("server.pem", "server.key", "") + RATE_RULE;
+    let (code, _, err) = check(dir.path(), &text);
+    assert_eq!(code, 64, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("domain[0].rate_limit[0].key")
+            && lines[0].contains("unknown key part `client_ipp`")
+            && lines[0].contains("did you mean `client_ip`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_suggests_a_unit_for_a_bare_number() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path());
+    let text = config("server.pem", "server.key", "").replace(
+        "[[domain]]",
+        "[limits]\nhandshake_timeout = \"30\"\n[[domain]]",
+    );
+    let (code, _, err) = check(dir.path(), &text);
+    assert_eq!(code, 64, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("limits.handshake_timeout")
+            && lines[0].contains("expected a duration with a unit, e.g. \"30s\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reports_read_and_validation_problems_together() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path());
+    let text = (config("server.pem", "server.key", "") + RATE_RULE)
+        .replace(
+            "[[domain]]",
+            "[limits]\nhandshake_timeout = \"ten seconds\"\n[[domain]]",
+        )
+        .replace("api_key_file = \"api-key\"\n", "");
+    let (code, _, err) = check(dir.path(), &text);
+    assert_eq!(code, 64, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].contains("limits.handshake_timeout (line 3)"),
+        "{err}"
+    );
+    assert!(lines[1].contains("domain[0].rate_limit[0].key"), "{err}");
+    assert!(
+        lines[2].contains("domain[0].api_key_file")
+            && lines[2].contains("set api_key_file or api_key_env"),
+        "{err}"
+    );
+    assert!(err.contains("3 problem(s)"), "{err}");
+}
+
+#[test]
+fn check_reports_a_syntax_error_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path());
+    let text = config("server.pem", "server.key", "")
+        .replace("[domain.upstream]", "[domain.upstream\nport = 8443");
+    let (code, _, err) = check(dir.path(), &text);
+    assert_eq!(code, 64, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    let line = line_of(&text, "[domain.upstream");
+    assert!(
+        lines[0].contains(&format!("gw.toml: line {line}, column 17: invalid TOML")),
+        "{err}"
+    );
+}
+
 #[test]
 fn run_exits_64_on_invalid_configuration() {
     let dir = tempfile::tempdir().unwrap();

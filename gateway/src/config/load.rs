@@ -1,4 +1,5 @@
-//! `FileConfig` -> `Config`: reads every referenced file and reports each problem with its key.
+//! Loading a configuration: [`load`] and [`load_str`], and the [`Loader`] that validates what
+//! [`super::read`] read, loads every file it names and reports each problem with its key.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -6,13 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mtls_policies::IdentityHeaders;
-use rustls::sign::CertifiedKey;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use toml::de::DeTable;
 
-use super::file::{FileConfig, FileDomain};
-use super::{Config, ConfigError, ConfigErrors, DomainConfig, Limits};
-use crate::config::file::DEFAULT_EXPIRY_WARNING;
+use super::file::{FileAdmin, FileConfig, FileDomain, FileLimits, FileRateLimit};
+use super::key_path;
+use super::read::{self, ReadFile};
+use super::{Config, ConfigError, ConfigErrors, DomainConfig, Limits, RateLimitConfig};
 
 /// Reads and validates the configuration at `path`. Relative paths inside it are relative to
 /// the file's directory.
@@ -22,44 +22,60 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             file: path.to_owned(),
             key: String::new(),
             problem: format!("cannot read the configuration: {e}"),
+            position: None,
         }])
     })?;
     load_str(path, &text)
 }
 
 /// Validates configuration text as if it had been read from `path`.
+///
+/// A TOML syntax error stops there (nothing after it can be trusted to mean what it says);
+/// otherwise every value that cannot be read and every problem validation finds in the rest
+/// is reported.
 pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-    let file: FileConfig = toml::from_str(text).map_err(|e| {
+    let doc = DeTable::parse(text).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: path.to_owned(),
-            key: e.span().map(|s| key_at(text, s.start)).unwrap_or_default(),
-            problem: e.message().to_owned(),
+            key: String::new(),
+            problem: format!("invalid TOML: {}", e.message().trim_end()),
+            position: e.span().map(|s| key_path::position(text, &s)),
         }])
     })?;
-    let base = path.parent().map(Path::to_owned).unwrap_or_default();
-    let mut cx = Loader {
-        path: path.to_owned(),
-        base,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        files: Vec::new(),
-        listen_ports: Vec::new(),
-    };
-    let config = cx.config(file);
-    if cx.errors.is_empty() {
+    let ReadFile {
+        top,
+        domains,
+        problems,
+        unread,
+    } = read::read(&doc);
+    let mut cx = Loader::new(path);
+    let config = cx.config(top, domains);
+    let root = key_path::document(&doc);
+    let position =
+        |span: Option<std::ops::Range<usize>>| span.map(|s| key_path::position(text, &s));
+    let mut errors: Vec<ConfigError> = problems
+        .into_iter()
+        .map(|p| ConfigError {
+            file: path.to_owned(),
+            key: p.key,
+            problem: p.problem,
+            position: position(p.span),
+        })
+        .collect();
+    // Validation of a value that could not be read would only repeat that problem.
+    for mut e in cx.errors.into_iter().filter(|e| !unread.covers(&e.key)) {
+        let span = key_path::parse(&e.key).and_then(|k| key_path::written_at(&root, &k));
+        e.position = position(span);
+        errors.push(e);
+    }
+    if errors.is_empty() {
         Ok(Config {
             warnings: cx.warnings,
             ..config
         })
     } else {
-        Err(ConfigErrors(cx.errors))
+        Err(ConfigErrors(errors))
     }
-}
-
-/// Best-effort "line N" locator for a TOML error, since serde errors carry only a byte span.
-fn key_at(text: &str, offset: usize) -> String {
-    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
-    format!("line {line}")
 }
 
 pub(super) struct Loader {
@@ -73,11 +89,23 @@ pub(super) struct Loader {
 }
 
 impl Loader {
+    fn new(path: &Path) -> Loader {
+        Loader {
+            path: path.to_owned(),
+            base: path.parent().map(Path::to_owned).unwrap_or_default(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            files: Vec::new(),
+            listen_ports: Vec::new(),
+        }
+    }
+
     pub(super) fn error(&mut self, key: impl Into<String>, problem: impl Into<String>) {
         self.errors.push(ConfigError {
             file: self.path.clone(),
             key: key.into(),
             problem: problem.into(),
+            position: None,
         });
     }
 
@@ -100,9 +128,33 @@ impl Loader {
         }
     }
 
-    fn config(&mut self, file: FileConfig) -> Config {
+    /// `top` is everything outside `[[domain]]` (its `domains` is not looked at); `domains` holds
+    /// each `[[domain]]` as read, `None` for one that could not be.
+    fn config(&mut self, top: FileConfig, domains: Vec<Option<FileDomain>>) -> Config {
+        let listen = self.listen(&top.listen);
+        let admin_listen = self.admin_listen(&top.admin);
+        let rate_limit = self.rate_limit(&top.rate_limit);
+        let limits = self.limits(&top.limits);
+        let domains = self.domains(domains);
+        Config {
+            path: self.path.clone(),
+            listen,
+            admin_listen,
+            limits,
+            rate_limit,
+            watch: top.reload.watch.then_some(top.reload.debounce),
+            domains,
+            warnings: Vec::new(),
+            files: self.watched_files(),
+        }
+    }
+
+    fn listen(&mut self, addrs: &[String]) -> Vec<SocketAddr> {
+        if addrs.is_empty() {
+            self.error("listen", "at least one address is required");
+        }
         let mut listen = Vec::new();
-        for (i, addr) in file.listen.iter().enumerate() {
+        for (i, addr) in addrs.iter().enumerate() {
             match addr.parse::<SocketAddr>() {
                 Ok(a) => listen.push(a),
                 Err(_) => self.error(
@@ -113,24 +165,29 @@ impl Loader {
         }
         self.listen_ports = listen
             .iter()
-            .map(|a: &SocketAddr| a.port())
+            .map(SocketAddr::port)
             .filter(|p| *p != 0)
             .collect();
-        if file.listen.is_empty() {
-            self.error("listen", "at least one address is required");
+        listen
+    }
+
+    fn admin_listen(&mut self, admin: &FileAdmin) -> Option<SocketAddr> {
+        if !admin.enabled {
+            return None;
         }
-        let admin_listen = match (file.admin.enabled, file.admin.listen.parse::<SocketAddr>()) {
-            (false, _) => None,
-            (true, Ok(a)) => Some(a),
-            (true, Err(_)) => {
+        match admin.listen.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
                 self.error(
                     "admin.listen",
-                    format!("`{}` is not an IP:port socket address", file.admin.listen),
+                    format!("`{}` is not an IP:port socket address", admin.listen),
                 );
                 None
             }
-        };
-        let r = &file.rate_limit;
+        }
+    }
+
+    fn rate_limit(&mut self, r: &FileRateLimit) -> RateLimitConfig {
         if r.backend == super::RateBackend::Redis {
             match r.redis_url.as_deref() {
                 None => self.error("rate_limit.redis_url", "required with backend = \"redis\""),
@@ -150,21 +207,23 @@ impl Loader {
         if r.max_keys == 0 {
             self.error("rate_limit.max_keys", "must be at least 1");
         }
-        let rate_limit = super::RateLimitConfig {
+        RateLimitConfig {
             backend: r.backend,
             max_keys: r.max_keys,
             redis_url: r.redis_url.clone(),
             redis_timeout: r.redis_timeout,
             on_redis_error: r.on_redis_error,
-        };
-        let l = file.limits;
+        }
+    }
+
+    fn limits(&mut self, l: &FileLimits) -> Limits {
         if l.max_connections == 0 {
             self.error("limits.max_connections", "must be at least 1");
         }
         if l.max_header_bytes < 1024 {
             self.error("limits.max_header_bytes", "must be at least 1024");
         }
-        let limits = Limits {
+        Limits {
             handshake_timeout: l.handshake_timeout,
             header_read_timeout: l.header_read_timeout,
             idle_timeout: l.idle_timeout,
@@ -174,22 +233,22 @@ impl Loader {
             max_headers: l.max_headers,
             max_body_bytes: l.max_body_bytes,
             h2_max_concurrent_streams: l.h2_max_concurrent_streams,
-        };
-        if file.domains.is_empty() {
+        }
+    }
+
+    /// Each domain that was read, validated; a host served twice is an error.
+    fn domains(&mut self, domains: Vec<Option<FileDomain>>) -> Vec<Arc<DomainConfig>> {
+        if domains.is_empty() {
             self.error("domain", "at least one [[domain]] is required");
         }
         let mut hosts = HashSet::new();
-        let mut domains = Vec::new();
-        for (i, d) in file.domains.into_iter().enumerate() {
+        let mut out = Vec::new();
+        for (i, d) in domains.into_iter().enumerate() {
+            let Some(d) = d else { continue };
             let key = format!("domain[{i}]");
-            for host in [
-                Some(d.name.to_ascii_lowercase()),
-                d.mtls_alias
-                    .then(|| format!("mtls.{}", d.name.to_ascii_lowercase())),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            let name = d.name.to_ascii_lowercase();
+            let alias = d.mtls_alias.then(|| format!("mtls.{name}"));
+            for host in std::iter::once(name).chain(alias) {
                 if !hosts.insert(host.clone()) {
                     self.error(
                         format!("{key}.name"),
@@ -198,26 +257,19 @@ impl Loader {
                 }
             }
             if let Some(domain) = self.domain(&key, d) {
-                domains.push(Arc::new(domain));
+                out.push(Arc::new(domain));
             }
         }
-        Config {
-            path: self.path.clone(),
-            listen,
-            admin_listen,
-            limits,
-            rate_limit,
-            watch: file.reload.watch.then_some(file.reload.debounce),
-            domains,
-            warnings: Vec::new(),
-            files: {
-                let mut files = std::mem::take(&mut self.files);
-                files.push(self.path.clone());
-                files.sort();
-                files.dedup();
-                files
-            },
-        }
+        out
+    }
+
+    /// Every file read, the configuration itself included, once each.
+    fn watched_files(&mut self) -> Vec<PathBuf> {
+        let mut files = std::mem::take(&mut self.files);
+        files.push(self.path.clone());
+        files.sort();
+        files.dedup();
+        files
     }
 
     fn domain(&mut self, key: &str, d: FileDomain) -> Option<DomainConfig> {
@@ -272,111 +324,6 @@ impl Loader {
             mtls: mtls?,
         })
     }
-
-    pub(super) fn read_certs(
-        &mut self,
-        key: &str,
-        file: &str,
-    ) -> Option<Vec<CertificateDer<'static>>> {
-        let path = self.resolve(file);
-        let certs = match CertificateDer::pem_file_iter(&path) {
-            Ok(iter) => iter.collect::<Result<Vec<_>, _>>(),
-            Err(e) => Err(e),
-        };
-        match certs {
-            Ok(c) if c.is_empty() => {
-                self.error(key, format!("{}: no PEM certificate found", path.display()));
-                None
-            }
-            Ok(c) => Some(c),
-            Err(e) => {
-                self.error(key, format!("{}: {}", path.display(), pem_problem(&e)));
-                None
-            }
-        }
-    }
-
-    fn server_cert(
-        &mut self,
-        key: &str,
-        cert: &str,
-        private_key: &str,
-        name: &str,
-        alias: Option<&str>,
-    ) -> Option<(Arc<CertifiedKey>, i64)> {
-        let chain = self.read_certs(&format!("{key}.cert"), cert)?;
-        let key_path = self.resolve(private_key);
-        let der = match PrivateKeyDer::from_pem_file(&key_path) {
-            Ok(k) => k,
-            Err(e) => {
-                self.error(
-                    format!("{key}.key"),
-                    format!("{}: {}", key_path.display(), pem_problem(&e)),
-                );
-                return None;
-            }
-        };
-        let provider = crate::tls::provider();
-        let signer = match provider.key_provider.load_private_key(der) {
-            Ok(s) => s,
-            Err(e) => {
-                self.error(
-                    format!("{key}.key"),
-                    format!("{}: unusable private key: {e}", key_path.display()),
-                );
-                return None;
-            }
-        };
-        let leaf = chain[0].clone();
-        let certified = CertifiedKey::new(chain, signer);
-        if certified.keys_match().is_err() {
-            self.error(
-                format!("{key}.key"),
-                format!(
-                    "{}: does not match the certificate in {}",
-                    key_path.display(),
-                    cert
-                ),
-            );
-            return None;
-        }
-        for host in std::iter::once(name).chain(alias) {
-            match mtls_certs::cert_covers(&leaf, host) {
-                Ok(true) => {}
-                Ok(false) => self.error(
-                    format!("{key}.cert"),
-                    format!(
-                        "{cert}: the certificate does not cover `{host}` (a wildcard covers exactly one label: `*.example.com` does not cover `mtls.auth.example.com`)"
-                    ),
-                ),
-                Err(e) => self.error(format!("{key}.cert"), format!("{cert}: {e}")),
-            }
-        }
-        let not_after = match mtls_certs::not_after(&leaf) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(format!("{key}.cert"), format!("{cert}: {e}"));
-                return None;
-            }
-        };
-        let now = unix_now();
-        if not_after <= now {
-            self.error(
-                format!("{key}.cert"),
-                format!("{cert}: the certificate expired at {}", rfc3339(not_after)),
-            );
-            return None;
-        }
-        if not_after - now < DEFAULT_EXPIRY_WARNING.as_secs() as i64 {
-            self.warnings.push(format!(
-                "{}: {key}.cert: {cert} expires at {} (in {} days)",
-                self.path.display(),
-                rfc3339(not_after),
-                (not_after - now) / 86_400
-            ));
-        }
-        Some((Arc::new(certified), not_after))
-    }
 }
 
 pub(super) fn pem_problem(e: &rustls_pki_types::pem::Error) -> String {
@@ -430,18 +377,6 @@ mod tests {
         assert!(!valid_hostname("-a.example.com"));
         assert!(!valid_hostname("*.example.com"));
         assert!(!valid_hostname(""));
-    }
-
-    #[test]
-    fn syntax_errors_name_the_file_and_line() {
-        let err = load_str(
-            Path::new("/etc/gw.toml"),
-            "listen = [\"1.2.3.4:1\"]\nbogus = 1\n",
-        )
-        .unwrap_err();
-        let text = err.to_string();
-        assert!(text.starts_with("/etc/gw.toml: line 2:"), "{text}");
-        assert!(text.contains("bogus"), "{text}");
     }
 
     #[test]

@@ -58,23 +58,7 @@ impl Loader {
                 self.app_settings(&format!("{bk}.default_app"), s),
             ),
         };
-        use mtls_policies::{DEFAULT_ALLOW_HEADERS, DEFAULT_ALLOW_METHODS, DEFAULT_MAX_AGE};
-        let cors = mtls_policies::CorsConfig::new(
-            b.cors_methods
-                .clone()
-                .unwrap_or_else(|| DEFAULT_ALLOW_METHODS.map(str::to_owned).to_vec()),
-            b.cors_headers
-                .clone()
-                .unwrap_or_else(|| DEFAULT_ALLOW_HEADERS.map(str::to_owned).to_vec()),
-            b.cors_max_age.unwrap_or(DEFAULT_MAX_AGE),
-        );
-        let cors = match cors {
-            Ok(c) => Some(c),
-            Err(e) => {
-                self.error(format!("{bk}.cors_methods"), e.to_string());
-                None
-            }
-        };
+        let cors = self.cors(&bk, b);
         let routes = match &b.cors_routes {
             Some(r) => RouteList::new(r),
             None => RouteList::new(super::DEFAULT_CORS_ROUTES),
@@ -89,7 +73,46 @@ impl Loader {
         if self.errors.len() > errors_before {
             return None;
         }
-        // The provider's own pages (the domain and its alias, on any port) are not cross-origin.
+        let own_set = self.own_origins(key, domain);
+        match mtls_policies::BrowserPolicy::new(list, unknown, cors?) {
+            Ok(policy) => Some(Some(super::BrowserConfig {
+                policy: policy.with_own_origins(own_set),
+                cors_routes: routes?,
+            })),
+            Err(e) => {
+                self.error(format!("{key}.app"), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The CORS answers of `[domain.browser]` at `bk`.
+    fn cors(
+        &mut self,
+        bk: &str,
+        b: &super::file::FileBrowser,
+    ) -> Option<mtls_policies::CorsConfig> {
+        use super::{DEFAULT_CORS_HEADERS, DEFAULT_CORS_MAX_AGE, DEFAULT_CORS_METHODS};
+        let cors = mtls_policies::CorsConfig::new(
+            b.cors_methods
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CORS_METHODS.map(str::to_owned).to_vec()),
+            b.cors_headers
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CORS_HEADERS.map(str::to_owned).to_vec()),
+            b.cors_max_age.unwrap_or(DEFAULT_CORS_MAX_AGE),
+        );
+        match cors {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.error(format!("{bk}.cors_methods"), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The provider's own pages (the domain and its alias, on any port) are not cross-origin.
+    fn own_origins(&mut self, key: &str, domain: &str) -> mtls_policies::OriginSet {
         let own = [
             format!("https://{domain}"),
             format!("https://mtls.{domain}"),
@@ -102,16 +125,7 @@ impl Loader {
             ];
             own_set.extend_from(&self.origin_set(&format!("{key}.name"), &with_port));
         }
-        match mtls_policies::BrowserPolicy::new(list, unknown, cors?) {
-            Ok(policy) => Some(Some(super::BrowserConfig {
-                policy: policy.with_own_origins(own_set),
-                cors_routes: routes?,
-            })),
-            Err(e) => {
-                self.error(format!("{key}.app"), e.to_string());
-                None
-            }
-        }
+        own_set
     }
 
     pub(super) fn rate_rules(

@@ -5,11 +5,11 @@ use rustls_pki_types::TrustAnchor;
 
 use std::path::Path;
 
-use mtls_policies::{RouteList, DEFAULT_ALIAS_ROUTES};
+use mtls_policies::RouteList;
 
 use super::file::FileMtls;
 use super::load::{pem_problem, rfc3339, unix_now, Loader};
-use super::MtlsConfig;
+use super::{MtlsConfig, DEFAULT_ALIAS_ROUTES};
 
 impl Loader {
     pub(super) fn crls(
@@ -110,22 +110,10 @@ impl Loader {
         for (i, f) in m.crl.iter().enumerate() {
             crls.extend(self.crls(&format!("{mk}.crl[{i}]"), f, m.stale_crl));
         }
-        let registry = m.registry.as_deref().and_then(|f| {
-            let (text, path) = self.read_text(&format!("{mk}.registry"), f)?;
-            let dir = path.parent().map(Path::to_owned).unwrap_or_default();
-            match super::registry::load_registry(&text, &dir) {
-                Ok(r) => Some(r),
-                Err(problems) => {
-                    for p in problems {
-                        self.error(
-                            format!("{mk}.registry"),
-                            format!("{}: {}: {}", path.display(), p.key, p.problem),
-                        );
-                    }
-                    None
-                }
-            }
-        });
+        let registry = m
+            .registry
+            .as_deref()
+            .and_then(|f| self.registry(&format!("{mk}.registry"), f));
         if m.edge_policy == super::EdgePolicy::Registered && m.registry.is_none() {
             self.error(
                 format!("{mk}.edge_policy"),
@@ -134,22 +122,7 @@ impl Loader {
         }
         let deny = match m.deny_list.as_deref() {
             None => Some(super::registry::DenyList::default()),
-            Some(f) => self
-                .read_text(&format!("{mk}.deny_list"), f)
-                .and_then(
-                    |(text, path)| match super::registry::load_deny_list(&text) {
-                        Ok(d) => Some(d),
-                        Err(problems) => {
-                            for p in problems {
-                                self.error(
-                                    format!("{mk}.deny_list"),
-                                    format!("{}: {}: {}", path.display(), p.key, p.problem),
-                                );
-                            }
-                            None
-                        }
-                    },
-                ),
+            Some(f) => self.deny_list(&format!("{mk}.deny_list"), f),
         };
         if alias && m.client_ca.is_empty() {
             self.warnings.push(format!(
@@ -190,6 +163,39 @@ impl Loader {
             routes: routes?,
             advertise_ca_names: m.advertise_ca_names,
         })
+    }
+
+    /// The registry file at `key`; each problem in it is reported at `key`, naming its entry.
+    fn registry(&mut self, key: &str, file: &str) -> Option<super::registry::Registry> {
+        let (text, path) = self.read_text(key, file)?;
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        super::registry::load_registry(&text, &dir)
+            .map_err(|problems| {
+                self.file_problems(key, &path, problems.into_iter().map(|p| (p.key, p.problem)))
+            })
+            .ok()
+    }
+
+    /// The deny-list file at `key`, reported like [`Loader::registry`].
+    fn deny_list(&mut self, key: &str, file: &str) -> Option<super::registry::DenyList> {
+        let (text, path) = self.read_text(key, file)?;
+        super::registry::load_deny_list(&text)
+            .map_err(|problems| {
+                self.file_problems(key, &path, problems.into_iter().map(|p| (p.key, p.problem)))
+            })
+            .ok()
+    }
+
+    /// Problems found in a file the configuration names: (key in that file, problem).
+    fn file_problems(
+        &mut self,
+        key: &str,
+        path: &Path,
+        problems: impl Iterator<Item = (String, String)>,
+    ) {
+        for (in_file, problem) in problems {
+            self.error(key, format!("{}: {in_file}: {problem}", path.display()));
+        }
     }
 }
 

@@ -3,13 +3,30 @@
 //! Every file the gateway would need at start (certificates, keys, CA bundles, the API key) is read
 //! and checked here, so `mtls-gateway check` and `mtls-gateway run` agree on what is valid, and a
 //! reload can build a complete new state before anything is swapped in.
+//!
+//! Reading goes in two steps: `read` turns the TOML text into the [`file`] structs section by
+//! section, naming the key of every value it cannot read, and [`load`] validates what was read
+//! and loads the files it names. Both report every problem they find, so an operator fixes a
+//! file in one round.
 
+mod choice;
+mod client_ca;
+mod duration;
 pub mod file;
+mod file_enums;
+mod key_path;
 mod load;
+mod load_cert;
 mod load_policies;
 mod load_trust;
 mod load_upstream;
+mod message;
+mod rate_key;
+mod read;
 pub mod registry;
+
+#[cfg(test)]
+mod error_tests;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -28,6 +45,73 @@ pub use file::{
     RevokedPolicy, SelfSignedPolicy, StaleCrlPolicy, TlsPolicy,
 };
 pub use load::{load, load_str};
+
+// Defaults: the value of every key the file leaves out, in one place. The `[[domain]]` policy
+// choices (`tls_policy`, `stale_crl`, ...) default to the variant marked `#[default]` in
+// `file_enums.rs`, next to the documentation of each choice.
+
+/// `listen`: the HTTPS listener.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+/// `[admin] listen`: `/metrics`, `/healthz`, `/readyz`, on loopback only.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9901";
+/// `[admin] enabled`.
+pub const DEFAULT_ADMIN_ENABLED: bool = true;
+/// `[reload] watch`.
+pub const DEFAULT_RELOAD_WATCH: bool = true;
+/// `[reload] debounce`.
+pub const DEFAULT_RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
+/// `[limits] handshake_timeout`.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// `[limits] header_read_timeout`.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// `[limits] idle_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// `[limits] drain_timeout`.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[limits] max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// `[limits] max_header_bytes`.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// `[limits] max_headers`.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// `[limits] max_body_bytes`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// `[limits] h2_max_concurrent_streams`.
+pub const DEFAULT_H2_MAX_STREAMS: u32 = 100;
+/// `[rate_limit] max_keys`.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+/// `[rate_limit] redis_timeout`.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
+/// `[[domain]] mtls_alias`.
+pub const DEFAULT_MTLS_ALIAS: bool = true;
+/// `[[domain]] client_ip_header`.
+pub const DEFAULT_CLIENT_IP_HEADER: &str = mtls_policies::DEFAULT_CLIENT_IP_HEADER;
+/// `[domain.upstream] port`.
+pub const DEFAULT_UPSTREAM_PORT: u16 = 443;
+/// `[domain.upstream] connect_timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// `[domain.upstream] response_timeout`.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[domain.mtls] advertise_ca_names`.
+pub const DEFAULT_ADVERTISE_CA_NAMES: bool = true;
+/// `[domain.mtls] routes`: the paths forwarded on the alias.
+pub const DEFAULT_ALIAS_ROUTES: [&str; 3] = mtls_policies::DEFAULT_ALIAS_ROUTES;
+/// `[domain.browser] cors_routes`: paths where a browser call carries `Origin` and is checked.
+pub const DEFAULT_CORS_ROUTES: [&str; 5] = [
+    "/oauth/token",
+    "/userinfo",
+    "/oauth/revoke",
+    "/oauth/par",
+    "/co/authenticate",
+];
+/// `[domain.browser] cors_methods`.
+pub const DEFAULT_CORS_METHODS: [&str; 2] = mtls_policies::DEFAULT_ALLOW_METHODS;
+/// `[domain.browser] cors_headers`.
+pub const DEFAULT_CORS_HEADERS: [&str; 4] = mtls_policies::DEFAULT_ALLOW_HEADERS;
+/// `[domain.browser] cors_max_age`.
+pub const DEFAULT_CORS_MAX_AGE: Duration = mtls_policies::DEFAULT_MAX_AGE;
+/// A server certificate expiring sooner than this is a warning at load.
+pub const DEFAULT_EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Exit code for an invalid configuration (EX_USAGE from sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
@@ -102,15 +186,6 @@ pub struct BrowserConfig {
     /// Paths where an `Origin` is checked (exact match).
     pub cors_routes: RouteList,
 }
-
-/// Paths where a browser call carries `Origin` and must be checked, unless configured otherwise.
-pub const DEFAULT_CORS_ROUTES: [&str; 5] = [
-    "/oauth/token",
-    "/userinfo",
-    "/oauth/revoke",
-    "/oauth/par",
-    "/co/authenticate",
-];
 
 impl fmt::Debug for DomainConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -198,22 +273,38 @@ pub struct Crl {
     pub next_update: Option<i64>,
 }
 
-/// One problem found in a configuration: the file, the key (`domain[0].upstream.ca_file`) and what
-/// was wrong. Secrets never appear in a problem text.
+/// One problem found in a configuration: the file, the key (`domain[0].upstream.ca_file`), where
+/// in the file it is written when it is, and what was wrong. Secrets never appear in a problem
+/// text.
+///
+/// Shown as `FILE: KEY (line L): PROBLEM`, and a problem with no key (a TOML syntax error) as
+/// `FILE: line L, column C: PROBLEM`. A key that is not written (a required key left out) is
+/// placed at the table that should hold it; without either, there is no position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: PathBuf,
     pub key: String,
     pub problem: String,
+    pub position: Option<Position>,
+}
+
+/// A place in the configuration text, both counted from 1 (the column in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}: {}", self.file.display(), self.problem)
-        } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.key, self.problem)
+        write!(f, "{}: ", self.file.display())?;
+        match (self.key.is_empty(), self.position) {
+            (true, None) => {}
+            (true, Some(p)) => write!(f, "line {}, column {}: ", p.line, p.column)?,
+            (false, None) => write!(f, "{}: ", self.key)?,
+            (false, Some(p)) => write!(f, "{} (line {}): ", self.key, p.line)?,
         }
+        f.write_str(&self.problem)
     }
 }
 
