@@ -195,10 +195,12 @@ impl Refusal {
         }
     }
 
-    /// The complete response: status, JSON body, `content-type:
-    /// application/json` and `cache-control: no-store` (RFC 6749 §5.1 asks
-    /// token-endpoint answers not to be cached; a cached refusal would outlive
-    /// its cause). A 429 also carries `Retry-After`.
+    /// The complete response: status, [`Refusal::body`] with its
+    /// `content-type` (JSON, or the provider's plain text for a refused
+    /// origin, with `x-content-type-options: nosniff`), and `cache-control:
+    /// no-store` (RFC 6749 §5.1 asks token-endpoint answers not to be cached;
+    /// a cached refusal would outlive its cause). A 429 also carries
+    /// `Retry-After`.
     pub fn response(&self) -> Response<Vec<u8>> {
         let mut response = Response::new(self.body());
         *response.status_mut() = self.status();

@@ -53,9 +53,9 @@ struct FileRegistry {
 #[serde(deny_unknown_fields)]
 struct FileClient {
     client_id: String,
-    /// For the operator; not used in decisions.
-    #[allow(dead_code)]
-    name: Option<String>,
+    /// For the operator; accepted so the file may carry it, never used in decisions.
+    #[serde(rename = "name")]
+    _name: Option<String>,
     #[serde(default)]
     self_signed_sha256: Vec<String>,
     #[serde(default)]

@@ -30,6 +30,13 @@ pub const RATELIMIT_REDIS_ERRORS: &str = "mtls_gateway_ratelimit_redis_errors";
 pub const RATELIMIT_REDIS_DEGRADED: &str = "mtls_gateway_ratelimit_redis_degraded";
 pub const CRL_NEXT_UPDATE: &str = "mtls_gateway_crl_next_update_timestamp_seconds";
 
+/// Registers one metric under its name and help text.
+macro_rules! reg {
+    ($registry:ident, $metric:expr, $name:expr, $help:literal) => {
+        $registry.register($name, $help, $metric.clone())
+    };
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -91,96 +98,117 @@ impl Metrics {
     }
 
     fn register(&mut self) {
+        self.register_connections();
+        self.register_requests();
+    }
+
+    fn register_connections(&mut self) {
         let r = &mut self.registry;
-        macro_rules! reg {
-            ($name:expr, $help:literal, $field:ident) => {
-                r.register($name, $help, self.$field.clone())
-            };
-        }
         reg!(
+            r,
+            self.handshakes,
             TLS_HANDSHAKES,
-            "TLS handshakes by host kind, outcome, version and resumption",
-            handshakes
+            "TLS handshakes by host kind, outcome, version and resumption"
         );
         reg!(
+            r,
+            self.handshake_duration,
             TLS_HANDSHAKE_DURATION,
-            "Time from ClientHello to finished handshake",
-            handshake_duration
+            "Time from ClientHello to finished handshake"
         );
         reg!(
+            r,
+            self.verdicts,
             CLIENT_CERT_VERDICTS,
-            "Client-certificate verdicts on the mTLS alias, per request-serving connection",
-            verdicts
+            "Client-certificate verdicts on the mTLS alias, per request-serving connection"
         );
         reg!(
+            r,
+            self.cert_too_large,
             CLIENT_CERT_TOO_LARGE,
-            "Requests refused because the encoded client certificate exceeds 4096 bytes",
-            cert_too_large
+            "Requests refused because the encoded client certificate exceeds 4096 bytes"
         );
+    }
+
+    fn register_requests(&mut self) {
+        let r = &mut self.registry;
         reg!(
+            r,
+            self.requests,
             REQUESTS,
-            "HTTP requests by host kind, route and status class",
-            requests
+            "HTTP requests by host kind, route and status class"
         );
         reg!(
+            r,
+            self.request_duration,
             REQUEST_DURATION,
-            "Time from request head to response head",
-            request_duration
+            "Time from request head to response head"
         );
         reg!(
+            r,
+            self.upstream_duration,
             UPSTREAM_DURATION,
-            "Time the upstream took to answer with a response head",
-            upstream_duration
+            "Time the upstream took to answer with a response head"
         );
         reg!(
+            r,
+            self.upstream_errors,
             UPSTREAM_ERRORS,
-            "Upstream failures by kind",
-            upstream_errors
+            "Upstream failures by kind"
         );
         reg!(
+            r,
+            self.refusals,
             REFUSALS,
-            "Requests answered by the gateway itself, by refusal kind and whose fault it was",
-            refusals
+            "Requests answered by the gateway itself, by refusal kind and whose fault it was"
         );
         reg!(
+            r,
+            self.active_connections,
             ACTIVE_CONNECTIONS,
-            "Open client connections",
-            active_connections
+            "Open client connections"
         );
         reg!(
+            r,
+            self.connections_refused,
             CONNECTIONS_REFUSED,
-            "Connections closed at accept, by reason",
-            connections_refused
+            "Connections closed at accept, by reason"
         );
         reg!(
+            r,
+            self.config_reloads,
             CONFIG_RELOADS,
-            "Configuration reloads by result",
-            config_reloads
+            "Configuration reloads by result"
         );
         reg!(
+            r,
+            self.server_cert_expiry,
             SERVER_CERT_EXPIRY,
-            "Server certificate notAfter as a Unix timestamp, per domain",
-            server_cert_expiry
+            "Server certificate notAfter as a Unix timestamp, per domain"
         );
         reg!(
+            r,
+            self.crl_next_update,
             CRL_NEXT_UPDATE,
-            "Client CRL nextUpdate as a Unix timestamp, per domain and CRL issuer",
-            crl_next_update
+            "Client CRL nextUpdate as a Unix timestamp, per domain and CRL issuer"
         );
         reg!(
+            r,
+            self.ratelimit_decisions,
             RATELIMIT_DECISIONS,
-            "Rate-limit decisions by rule, outcome and where they were made",
-            ratelimit_decisions
+            "Rate-limit decisions by rule, outcome and where they were made"
         );
         reg!(
+            r,
+            self.ratelimit_redis_errors,
             RATELIMIT_REDIS_ERRORS,
-            "Rate-limit decisions Redis could not make (error or timeout)",
-            ratelimit_redis_errors
+            "Rate-limit decisions Redis could not make (error or timeout)"
         );
         reg!(
+            r,
+            self.ratelimit_redis_degraded,
             RATELIMIT_REDIS_DEGRADED,
-            "1 while Redis is unavailable and the fail mode applies",
-            ratelimit_redis_degraded
+            "1 while Redis is unavailable and the fail mode applies"
         );
     }
 
