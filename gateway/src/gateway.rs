@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::reload::{record_expiry, Reloader};
 use crate::request::RequestHandles;
+use crate::serve::Signals;
 use crate::state::{BuildError, State};
 
 #[derive(Debug, thiserror::Error)]
@@ -74,18 +75,24 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let reloader = Reloader {
         state: state.clone(),
         metrics: metrics.clone(),
+        generation: Arc::new(watch::channel(0).0),
     };
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let slots = Arc::new(ConnectionSlots::default());
     let mut addrs = Vec::new();
+    let signals = Signals {
+        stop: stop_rx.clone(),
+        reloads: reloader.generation.subscribe(),
+    };
     for addr in listen {
         let (listener, local) = bind(addr).await?;
         addrs.push(local);
-        let accept = accept_loop(listener, handles.clone(), slots.clone(), stop_rx.clone());
+        let accept = accept_loop(listener, handles.clone(), slots.clone(), signals.clone());
         tasks.spawn(accept);
     }
-    let probe = crate::readiness::probe(state.clone(), readiness.clone(), stop_rx.clone());
+    let reloads = reloader.generation.subscribe();
+    let probe = crate::readiness::probe(state.clone(), readiness.clone(), reloads, stop_rx.clone());
     tasks.spawn(probe);
     if let Some(debounce) = watch {
         let watcher = crate::watch::run(reloader.clone(), config_path, debounce, stop_rx.clone());

@@ -13,21 +13,26 @@ use crate::state::StateHandle;
 
 const PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Last probe result per domain; `None` until the first probe finished.
+/// Last probe result per domain; none until the first round of probes finished.
 #[derive(Default)]
 pub struct Readiness {
     results: RwLock<HashMap<String, Result<(), String>>>,
 }
 
 impl Readiness {
-    /// Ready when every configured domain's last probe succeeded.
+    /// Ready when no configured domain's last probe failed. Before the first round of probes
+    /// nothing is known and the replica is not ready; after it, a domain a reload just added is
+    /// pending, not failing: a ConfigMap change reloads every replica at once, and pulling them
+    /// all out of the balancer for a domain nobody has probed yet would leave none serving.
     pub fn check(&self, domains: &[String]) -> Result<(), Vec<String>> {
         let results = self.results.read().unwrap_or_else(|e| e.into_inner());
+        let started = !results.is_empty();
         let failing: Vec<String> = domains
             .iter()
             .filter_map(|d| match results.get(d) {
                 Some(Ok(())) => None,
                 Some(Err(e)) => Some(format!("{d}: {e}")),
+                None if started => None,
                 None => Some(format!("{d}: upstream not probed yet")),
             })
             .collect();
@@ -45,7 +50,14 @@ impl Readiness {
 }
 
 /// Probes every domain's upstream now and then every [`PROBE_INTERVAL`], until `stop`.
-pub async fn probe(state: StateHandle, readiness: Arc<Readiness>, mut stop: watch::Receiver<bool>) {
+/// Probes every domain's upstream now, then every [`PROBE_INTERVAL`] and after every reload
+/// (`reloads` changes), until `stop`.
+pub async fn probe(
+    state: StateHandle,
+    readiness: Arc<Readiness>,
+    mut reloads: watch::Receiver<u64>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let state = state.load_full();
         for d in &state.config.domains {
@@ -67,6 +79,7 @@ pub async fn probe(state: StateHandle, readiness: Arc<Readiness>, mut stop: watc
         }
         tokio::select! {
             _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+            _ = reloads.changed() => {}
             _ = stop.changed() => return,
         }
     }

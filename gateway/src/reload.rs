@@ -4,15 +4,20 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use crate::config::Config;
 use crate::metrics::{CrlLabels, DomainLabels, Metrics, ReloadLabels, ReloadResult};
 use crate::state::{BuildError, State, StateHandle};
 
-/// What a reload needs: the state to replace and the metrics to report to.
+/// What a reload needs: the state to replace and the metrics to report to. Each successful
+/// reload bumps `generation`, so tasks that depend on the state (open connections re-checking
+/// their client certificate, the readiness probe) learn of it.
 #[derive(Clone)]
 pub struct Reloader {
     pub state: StateHandle,
     pub metrics: Arc<Metrics>,
+    pub generation: Arc<watch::Sender<u64>>,
 }
 
 impl Reloader {
@@ -22,6 +27,7 @@ impl Reloader {
             Ok(state) => {
                 record_expiry(&self.metrics, &state);
                 self.state.store(Arc::new(state));
+                self.generation.send_modify(|g| *g += 1);
                 self.count(ReloadResult::Success);
                 Ok(())
             }

@@ -1,4 +1,9 @@
 //! The pooled keep-alive HTTPS client to the identity provider's edge, one per domain.
+//!
+//! HTTP/1.1 only: each request in flight has an upstream connection of its own, so a client that
+//! stops reading its response holds back only that connection, never a flow-control window shared
+//! with other clients (as one multiplexed HTTP/2 connection would). It also sends the provider
+//! exactly one `Host`, never `Host` beside `:authority`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,6 +38,10 @@ pub enum UpstreamError {
     Connect(String),
     #[error("upstream request failed: {0}")]
     Request(String),
+    /// The client's request body failed while it was being forwarded (a malformed chunk, a
+    /// reset stream): the client's fault, not the provider's.
+    #[error("the client's request body failed: {0}")]
+    ClientBody(String),
 }
 
 impl UpstreamError {
@@ -42,6 +51,7 @@ impl UpstreamError {
             UpstreamError::Timeout(_) => UpstreamErrorKind::Timeout,
             UpstreamError::Connect(_) => UpstreamErrorKind::Connect,
             UpstreamError::Request(_) => UpstreamErrorKind::Request,
+            UpstreamError::ClientBody(_) => UpstreamErrorKind::ClientBody,
         }
     }
 }
@@ -85,7 +95,6 @@ impl Upstream {
             .with_tls_config(tls)
             .https_only()
             .enable_http1()
-            .enable_http2()
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
@@ -116,9 +125,27 @@ impl Upstream {
             Err(_) => Err(UpstreamError::Timeout(self.response_timeout)),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
+            Ok(Err(e)) if is_client_body_error(&e) => {
+                Err(UpstreamError::ClientBody(error_chain(&e)))
+            }
             Ok(Err(e)) => Err(UpstreamError::Request(error_chain(&e))),
         }
     }
+}
+
+/// hyper reports a failure of the request body it was sending as a "user" error.
+fn is_client_body_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_user)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

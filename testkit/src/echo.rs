@@ -83,6 +83,10 @@ pub async fn start(
 /// simulate a slow provider.
 pub const DELAY_HEADER: &str = "x-echo-delay-ms";
 
+/// Request header asking the stand-in to add this many bytes of padding to its answer, for
+/// large responses.
+pub const PAD_HEADER: &str = "x-echo-pad";
+
 async fn echo(
     req: Request<Incoming>,
 ) -> Result<Response<http_body_util::Full<Bytes>>, std::convert::Infallible> {
@@ -95,13 +99,32 @@ async fn echo(
     if let Some(ms) = delay {
         tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
     }
-    let body = match http_body_util::Limited::new(body, MAX_ECHO_BODY)
+    let (body, trailers) = match http_body_util::Limited::new(body, MAX_ECHO_BODY)
         .collect()
         .await
     {
-        Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
+        Ok(b) => {
+            let trailers: Vec<(String, String)> = b
+                .trailers()
+                .map(|t| {
+                    t.iter()
+                        .map(|(k, v)| {
+                            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                            (k.as_str().to_owned(), v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (b.to_bytes(), trailers)
+        }
+        Err(_) => (Bytes::new(), Vec::new()),
     };
+    let pad = parts
+        .headers
+        .get(PAD_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(0, |n| n.min(MAX_ECHO_BODY));
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -118,6 +141,8 @@ async fn echo(
         "version": format!("{:?}", parts.version),
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
+        "trailers": trailers,
+        "pad": "p".repeat(pad),
     });
     let mut resp = Response::new(http_body_util::Full::new(Bytes::from(json.to_string())));
     resp.headers_mut().insert(

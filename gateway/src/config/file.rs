@@ -21,9 +21,9 @@ use super::{
     DEFAULT_CLIENT_IP_HEADER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_H2_MAX_STREAMS, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_KEYS, DEFAULT_MTLS_ALIAS,
-    DEFAULT_REDIS_TIMEOUT, DEFAULT_RELOAD_DEBOUNCE, DEFAULT_RELOAD_WATCH, DEFAULT_RESPONSE_TIMEOUT,
-    DEFAULT_UPSTREAM_PORT,
+    DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTION_AGE, DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_KEYS, DEFAULT_MTLS_ALIAS, DEFAULT_REDIS_TIMEOUT,
+    DEFAULT_RELOAD_DEBOUNCE, DEFAULT_RELOAD_WATCH, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_UPSTREAM_PORT,
 };
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +108,12 @@ pub struct FileLimits {
     /// `/co/authenticate` check); larger is 413. Bodies are forwarded unchanged either way.
     pub max_body_bytes: usize,
     pub h2_max_concurrent_streams: u32,
+    /// A connection older than this is closed gracefully (HTTP/2 GOAWAY, HTTP/1.1
+    /// `Connection: close`) after its requests in flight, so no verdict lives forever.
+    #[serde(deserialize_with = "duration::required")]
+    pub max_connection_age: Duration,
+    /// Open connections per client address; 0: no per-address limit.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for FileLimits {
@@ -122,6 +128,8 @@ impl Default for FileLimits {
             max_headers: DEFAULT_MAX_HEADERS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             h2_max_concurrent_streams: DEFAULT_H2_MAX_STREAMS,
+            max_connection_age: DEFAULT_MAX_CONNECTION_AGE,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
     }
 }

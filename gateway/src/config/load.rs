@@ -220,6 +220,9 @@ impl Loader {
         if l.max_connections == 0 {
             self.error("limits.max_connections", "must be at least 1");
         }
+        if l.max_connection_age < std::time::Duration::from_secs(1) {
+            self.error("limits.max_connection_age", "must be at least 1s");
+        }
         if l.max_header_bytes < 1024 {
             self.error("limits.max_header_bytes", "must be at least 1024");
         }
@@ -233,6 +236,8 @@ impl Loader {
             max_headers: l.max_headers,
             max_body_bytes: l.max_body_bytes,
             h2_max_concurrent_streams: l.h2_max_concurrent_streams,
+            max_connection_age: l.max_connection_age,
+            max_connections_per_ip: l.max_connections_per_ip,
         }
     }
 

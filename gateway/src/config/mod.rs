@@ -76,6 +76,11 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// `[limits] max_body_bytes`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// `[limits] max_connection_age`.
+pub const DEFAULT_MAX_CONNECTION_AGE: Duration = Duration::from_secs(600);
+/// `[limits] max_connections_per_ip` (0: off; behind a balancer without PROXY protocol every
+/// connection comes from the balancer's address).
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 0;
 /// `[limits] h2_max_concurrent_streams`.
 pub const DEFAULT_H2_MAX_STREAMS: u32 = 100;
 /// `[rate_limit] max_keys`.
@@ -146,6 +151,8 @@ pub struct Limits {
     pub max_headers: usize,
     pub max_body_bytes: usize,
     pub h2_max_concurrent_streams: u32,
+    pub max_connection_age: Duration,
+    pub max_connections_per_ip: usize,
 }
 
 /// Backend settings shared by every domain's rate-limit rules. Applied at start (a reload keeps

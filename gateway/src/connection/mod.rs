@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use http::HeaderValue;
 use mtls_policies::HostKind;
+use rustls::pki_types::UnixTime;
 
 pub use handshake::accept_tls;
 pub use outcome::{CertRefusal, HandshakeFailure, HandshakeOutcome};
 
 use crate::metrics::{HandshakeLabels, HandshakeResult, HostLabels, Metrics, TlsVersion};
 use crate::metrics::{VerdictLabels, VerdictOutcome, VerdictReason};
-use crate::state::Host;
+use crate::state::{Host, State};
 use crate::trust::ClientIdentity;
 
 /// What is known about a connection once its handshake is done; shared by all its requests.
@@ -59,6 +60,30 @@ impl Connection {
                 .verdicts
                 .get_or_create(&VerdictLabels { outcome, reason })
                 .inc();
+        }
+    }
+}
+
+impl Connection {
+    /// Whether the connection may go on serving under `state` (after a reload): its host is still
+    /// served, and its client certificate, judged by the new trust, tells the provider the same
+    /// thing as when the connection was accepted. A revoked or denied certificate, or one whose
+    /// verdict changed, must reconnect and be judged again.
+    pub fn still_acceptable(&self, state: &State) -> bool {
+        let Some(host) = state.host(&self.host.name) else {
+            return false;
+        };
+        let Some(id) = &self.identity else {
+            return true;
+        };
+        let (Some(trust), Some((leaf, intermediates))) =
+            (&host.domain.trust, id.chain.split_first())
+        else {
+            return false;
+        };
+        match trust.evaluate(leaf, intermediates, UnixTime::now()) {
+            Ok(now) => now.same_verdict(id),
+            Err(_) => false,
         }
     }
 }

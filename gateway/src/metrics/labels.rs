@@ -310,6 +310,8 @@ label_enum! {
         Timeout => "timeout",
         Connect => "connect",
         Request => "request",
+        /// Not counted as an upstream error: the client's body failed (kept for the log's kind).
+        ClientBody => "client_body",
     }
 }
 
@@ -317,6 +319,21 @@ label_enum! {
     /// Why a connection was closed at accept, before TLS.
     ConnectionRefusal {
         MaxConnections => "max_connections",
+        MaxConnectionsPerIp => "max_connections_per_ip",
+    }
+}
+
+label_enum! {
+    /// Why the gateway closed an established connection.
+    CloseReason {
+        /// No request within `header_read_timeout` of the handshake.
+        NoRequest => "no_request",
+        /// Older than `max_connection_age`.
+        MaxAge => "max_age",
+        /// After a reload, its host is gone or its certificate's verdict changed.
+        TrustChanged => "trust_changed",
+        /// The gateway is stopping.
+        Drain => "drain",
     }
 }
 
@@ -391,6 +408,10 @@ label_set! {
 
 label_set! {
     ReloadLabels { kind: ReloadResult }
+}
+
+label_set! {
+    CloseLabels { reason: CloseReason }
 }
 
 label_set! {

@@ -23,6 +23,7 @@ pub const UPSTREAM_ERRORS: &str = "mtls_gateway_upstream_errors";
 pub const REFUSALS: &str = "mtls_gateway_refusals";
 pub const ACTIVE_CONNECTIONS: &str = "mtls_gateway_active_connections";
 pub const CONNECTIONS_REFUSED: &str = "mtls_gateway_connections_refused";
+pub const CONNECTIONS_CLOSED: &str = "mtls_gateway_connections_closed";
 pub const CONFIG_RELOADS: &str = "mtls_gateway_config_reloads";
 pub const SERVER_CERT_EXPIRY: &str = "mtls_gateway_server_cert_expiry_timestamp_seconds";
 pub const RATELIMIT_DECISIONS: &str = "mtls_gateway_ratelimit_decisions";
@@ -57,6 +58,7 @@ pub struct Metrics {
     pub refusals: Family<RefusalLabels, Counter>,
     pub active_connections: Gauge,
     pub connections_refused: Family<ConnectionRefusedLabels, Counter>,
+    pub connections_closed: Family<CloseLabels, Counter>,
     pub config_reloads: Family<ReloadLabels, Counter>,
     pub server_cert_expiry: Family<DomainLabels, Gauge>,
     pub crl_next_update: Family<CrlLabels, Gauge>,
@@ -86,6 +88,7 @@ impl Metrics {
             refusals: Family::default(),
             active_connections: Gauge::default(),
             connections_refused: Family::default(),
+            connections_closed: Family::default(),
             config_reloads: Family::default(),
             server_cert_expiry: Family::default(),
             crl_next_update: Family::default(),
@@ -104,6 +107,12 @@ impl Metrics {
 
     fn register_connections(&mut self) {
         let r = &mut self.registry;
+        reg!(
+            r,
+            self.connections_closed,
+            CONNECTIONS_CLOSED,
+            "Established connections the gateway closed, by reason"
+        );
         reg!(
             r,
             self.handshakes,
@@ -233,6 +242,7 @@ impl Metrics {
         every!(upstream_errors, UpstreamErrorLabels);
         every!(refusals, RefusalLabels);
         every!(connections_refused, ConnectionRefusedLabels);
+        every!(connections_closed, CloseLabels);
         every!(config_reloads, ReloadLabels);
         every!(server_cert_expiry, DomainLabels);
         every!(crl_next_update, CrlLabels);

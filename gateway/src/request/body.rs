@@ -2,12 +2,14 @@
 //! or a per-client origin check, a `/co/authenticate` check), once, capped, then forward the same
 //! bytes. A refused request's body is drained so the client sees the answer, not a reset.
 
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use mtls_policies::{single_header, Refusal};
 
 use crate::proxy_body::{full, ProxyBody};
@@ -55,10 +57,10 @@ impl RequestBody {
         Ok(bytes)
     }
 
-    /// What to forward: the bytes read, or the untouched stream.
+    /// What to forward: the bytes read, or the stream without its trailers.
     pub fn into_proxy_body(self) -> ProxyBody {
         match self {
-            RequestBody::Unread(body) => body.boxed(),
+            RequestBody::Unread(body) => WithoutTrailers(body).boxed(),
             RequestBody::Read(bytes) => full(bytes),
         }
     }
@@ -70,6 +72,36 @@ impl RequestBody {
         if let RequestBody::Unread(body) = self {
             drain(body).await;
         }
+    }
+}
+
+/// A request body forwarded without its trailers. Trailers are headers too: a client could send
+/// `client-certificate` or `cname-api-key` there, after the edge stripped the head. The provider's
+/// endpoints read no trailers, so none are forwarded (a read body never carries them either).
+struct WithoutTrailers(Incoming);
+
+impl Body for WithoutTrailers {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        loop {
+            match ready!(Pin::new(&mut self.0).poll_frame(cx)) {
+                Some(Ok(frame)) if frame.is_trailers() => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0.size_hint()
     }
 }
 

@@ -47,6 +47,10 @@ pub async fn forward(
             strip_hop_by_hop(&mut parts.headers);
             Ok(Response::from_parts(parts, body.boxed()))
         }
+        Err(UpstreamError::ClientBody(e)) => {
+            tracing::debug!(domain = %domain.config.name, error = %e, "client request body failed");
+            Err(Refusal::BadRequest("The request body could not be read."))
+        }
         Err(e) => {
             metrics
                 .upstream_errors
@@ -55,9 +59,9 @@ pub async fn forward(
             tracing::warn!(domain = %domain.config.name, error = %e, "upstream request failed");
             Err(match e {
                 UpstreamError::Timeout(_) => Refusal::UpstreamTimeout,
-                UpstreamError::Connect(_) | UpstreamError::Request(_) => {
-                    Refusal::UpstreamUnavailable
-                }
+                UpstreamError::Connect(_)
+                | UpstreamError::Request(_)
+                | UpstreamError::ClientBody(_) => Refusal::UpstreamUnavailable,
             })
         }
     }

@@ -177,6 +177,10 @@ impl Trust {
             cert_header,
             valid_until: valid_until(facts.not_after, self.crls_next_update),
             registered,
+            chain: std::iter::once(leaf)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect(),
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use http::HeaderValue;
 use mtls_certs::Thumbprint;
+use rustls::pki_types::CertificateDer;
 
 use crate::config::registry::Registered;
 use crate::metrics::{VerdictOutcome, VerdictReason};
@@ -111,4 +112,14 @@ pub struct ClientIdentity {
     pub valid_until: i64,
     /// The registry entry the certificate matches, when a registry is configured.
     pub registered: Option<Registered>,
+    /// The chain as presented (leaf first), kept once per distinct client so that open
+    /// connections can be re-checked when the trust changes.
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+impl ClientIdentity {
+    /// Whether `other` (the same chain judged again) tells the provider the same thing.
+    pub fn same_verdict(&self, other: &ClientIdentity) -> bool {
+        self.verdict == other.verdict && self.registered == other.registered
+    }
 }
