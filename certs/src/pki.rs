@@ -31,13 +31,15 @@ use std::path::PathBuf;
 
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
 use crate::encode::pem_block;
 use crate::issued::Issued;
 use crate::profiles::{
-    ca, client_leaf, issue, oversized, random_serial, root_crl, self_sign, server_leaf, ROOT_CN,
+    ca, client_leaf, issue, oversized, random_serial, root_crl, self_sign, server_leaf, Ca,
+    Validity, ROOT_CN,
 };
 
 /// Why the development PKI could not be created or written.
@@ -129,99 +131,34 @@ impl DevPki {
     /// Generates a fresh PKI. RSA key generation dominates the cost, so
     /// test suites should generate one and share it.
     pub fn generate(spec: &PkiSpec) -> Result<DevPki, PkiError> {
-        let parent = spec
-            .domain
-            .split_once('.')
-            .map(|(_, parent)| parent)
-            .filter(|parent| parent.contains('.'))
-            .ok_or_else(|| {
-                PkiError::Spec(format!(
-                    "domain {:?} needs at least three labels, so that the wildcard \
-                     certificate for its parent is not a public-suffix wildcard",
-                    spec.domain
-                ))
-            })?;
-        let now = OffsetDateTime::now_utc();
-        let day = Duration::days(1);
-        let usual = (now - Duration::hours(1), now + 365 * day);
-
-        let root = ca(ROOT_CN, None, None, now)?;
-        let intermediate = ca("Example Intermediate CA", Some(0), Some(&root), now)?;
-        let impostor = ca(ROOT_CN, None, None, now)?;
-        let by_root = |p: CertificateParams, key: KeyPair| issue(&p, &key, &root.issuer(), &[]);
-
-        let alias = format!("mtls.{}", spec.domain);
-        let server_names = [
-            spec.domain.as_str(),
-            alias.as_str(),
-            "localhost",
-            "127.0.0.1",
-        ];
-        let server = by_root(
-            server_leaf(&spec.domain, &server_names, usual)?,
-            KeyPair::generate()?,
-        )?;
-        let rsa_key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?;
-        let server_rsa = by_root(server_leaf(&spec.domain, &server_names, usual)?, rsa_key)?;
-        let wildcard = format!("*.{parent}");
-        let wildcard_server = by_root(
-            server_leaf("wildcard-server", &[&wildcard], usual)?,
-            KeyPair::generate()?,
-        )?;
-        let upstream_names = [spec.upstream_host.as_str(), "localhost", "127.0.0.1"];
-        let upstream = by_root(
-            server_leaf(&spec.upstream_host, &upstream_names, usual)?,
-            KeyPair::generate()?,
-        )?;
-
-        let client = by_root(client_leaf("client-1", usual)?, KeyPair::generate()?)?;
-        let client_via_intermediate = issue(
-            &client_leaf("client-via-intermediate", usual)?,
-            &KeyPair::generate()?,
-            &intermediate.issuer(),
-            &[&intermediate.issued],
-        )?;
-
-        let mut params = client_leaf("client-self-signed-ca", usual)?;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages.push(KeyUsagePurpose::KeyCertSign);
-        let self_signed_ca = self_sign(params)?;
-        let mut params = client_leaf("client-self-signed-leaf", usual)?;
-        params.is_ca = IsCa::ExplicitNoCa;
-        let self_signed_leaf = self_sign(params)?;
-
-        let expired = by_root(
-            client_leaf("client-expired", (now - 2 * day, now - day))?,
-            KeyPair::generate()?,
-        )?;
-        let later = (now + day, now + 366 * day);
-        let not_yet_valid = by_root(
-            client_leaf("client-not-yet-valid", later)?,
-            KeyPair::generate()?,
-        )?;
-        let mut params = client_leaf("client-wrong-eku", usual)?;
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let wrong_eku = by_root(params, KeyPair::generate()?)?;
-
-        let mut params = client_leaf("client-revoked", usual)?;
-        let revoked_serial = random_serial()?;
-        params.serial_number = Some(revoked_serial.clone());
-        let revoked = by_root(params, KeyPair::generate()?)?;
-        let same_name_other_ca = issue(
-            &client_leaf("client-same-name-other-ca", usual)?,
-            &KeyPair::generate()?,
-            &impostor.issuer(),
-            &[],
-        )?;
-        let oversized = oversized(&spec.domain, &root, usual)?;
-
-        let root_crl_der = root_crl(&root, revoked_serial, now)?;
+        let parent = wildcard_parent(&spec.domain)?;
+        let cas = Authorities::new(OffsetDateTime::now_utc())?;
+        let Servers {
+            server,
+            server_rsa,
+            wildcard_server,
+            upstream,
+        } = cas.servers(spec, parent)?;
+        let Clients {
+            client,
+            client_via_intermediate,
+            self_signed_ca,
+            self_signed_leaf,
+            expired,
+            not_yet_valid,
+            wrong_eku,
+            revoked,
+            revoked_serial,
+            same_name_other_ca,
+            oversized,
+        } = cas.clients(&spec.domain)?;
+        let root_crl_der = root_crl(&cas.root, revoked_serial, cas.now)?;
 
         Ok(DevPki {
             root_crl_pem: pem_block("X509 CRL", &root_crl_der),
             root_crl_der,
-            root: root.issued.clone(),
-            intermediate: intermediate.issued.clone(),
+            root: cas.root.issued.clone(),
+            intermediate: cas.intermediate.issued.clone(),
             server,
             server_rsa,
             wildcard_server,
@@ -260,6 +197,176 @@ impl DevPki {
             ("same-name-other-ca", &self.same_name_other_ca),
             ("oversized", &self.oversized),
         ]
+    }
+}
+
+/// The parent of `domain`, which the wildcard certificate is for. It must
+/// itself have two labels, so that the wildcard is not one for a public
+/// suffix such as `*.com`.
+fn wildcard_parent(domain: &str) -> Result<&str, PkiError> {
+    domain
+        .split_once('.')
+        .map(|(_, parent)| parent)
+        .filter(|parent| parent.contains('.'))
+        .ok_or_else(|| {
+            PkiError::Spec(format!(
+                "domain {domain:?} needs at least three labels, so that the wildcard \
+                 certificate for its parent is not a public-suffix wildcard"
+            ))
+        })
+}
+
+/// The server-side entries, all issued by the root.
+struct Servers {
+    server: Issued,
+    server_rsa: Issued,
+    wildcard_server: Issued,
+    upstream: Issued,
+}
+
+/// The client entries, one per case the gateway's client verifier must tell
+/// apart, and the serial the root's CRL revokes.
+struct Clients {
+    client: Issued,
+    client_via_intermediate: Issued,
+    self_signed_ca: Issued,
+    self_signed_leaf: Issued,
+    expired: Issued,
+    not_yet_valid: Issued,
+    wrong_eku: Issued,
+    revoked: Issued,
+    revoked_serial: SerialNumber,
+    same_name_other_ca: Issued,
+    oversized: Issued,
+}
+
+/// The CAs every entry is issued under, and the moment the PKI is made at,
+/// which every validity period is counted from.
+struct Authorities {
+    now: OffsetDateTime,
+    root: Ca,
+    intermediate: Ca,
+    /// Same subject as the root, different key; written nowhere.
+    impostor: Ca,
+}
+
+impl Authorities {
+    fn new(now: OffsetDateTime) -> Result<Authorities, PkiError> {
+        let root = ca(ROOT_CN, None, None, now)?;
+        let intermediate = ca("Example Intermediate CA", Some(0), Some(&root), now)?;
+        let impostor = ca(ROOT_CN, None, None, now)?;
+        Ok(Authorities {
+            now,
+            root,
+            intermediate,
+            impostor,
+        })
+    }
+
+    /// now−1h … now+365d, for every entry that is not about time.
+    fn usual(&self) -> Validity {
+        (
+            self.now - Duration::hours(1),
+            self.now + Duration::days(365),
+        )
+    }
+
+    /// Signs `params` for `key` under the root, with no intermediate.
+    fn by_root(&self, params: CertificateParams, key: KeyPair) -> Result<Issued, PkiError> {
+        issue(&params, &key, &self.root.issuer(), &[])
+    }
+
+    /// The gateway's own certificates (P-256 and RSA), the wildcard that
+    /// does not cover the alias, and the upstream's.
+    fn servers(&self, spec: &PkiSpec, parent: &str) -> Result<Servers, PkiError> {
+        let usual = self.usual();
+        let alias = format!("mtls.{}", spec.domain);
+        let server_names = [
+            spec.domain.as_str(),
+            alias.as_str(),
+            "localhost",
+            "127.0.0.1",
+        ];
+        let server = self.by_root(
+            server_leaf(&spec.domain, &server_names, usual)?,
+            KeyPair::generate()?,
+        )?;
+        let rsa_key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?;
+        let server_rsa = self.by_root(server_leaf(&spec.domain, &server_names, usual)?, rsa_key)?;
+        let wildcard = format!("*.{parent}");
+        let wildcard_server = self.by_root(
+            server_leaf("wildcard-server", &[&wildcard], usual)?,
+            KeyPair::generate()?,
+        )?;
+        let upstream_names = [spec.upstream_host.as_str(), "localhost", "127.0.0.1"];
+        let upstream = self.by_root(
+            server_leaf(&spec.upstream_host, &upstream_names, usual)?,
+            KeyPair::generate()?,
+        )?;
+        Ok(Servers {
+            server,
+            server_rsa,
+            wildcard_server,
+            upstream,
+        })
+    }
+
+    /// Every client case; `domain` names the oversized one's SANs.
+    fn clients(&self, domain: &str) -> Result<Clients, PkiError> {
+        let (now, day, usual) = (self.now, Duration::days(1), self.usual());
+        let client = self.by_root(client_leaf("client-1", usual)?, KeyPair::generate()?)?;
+        let client_via_intermediate = issue(
+            &client_leaf("client-via-intermediate", usual)?,
+            &KeyPair::generate()?,
+            &self.intermediate.issuer(),
+            &[&self.intermediate.issued],
+        )?;
+
+        let mut params = client_leaf("client-self-signed-ca", usual)?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages.push(KeyUsagePurpose::KeyCertSign);
+        let self_signed_ca = self_sign(params)?;
+        let mut params = client_leaf("client-self-signed-leaf", usual)?;
+        params.is_ca = IsCa::ExplicitNoCa;
+        let self_signed_leaf = self_sign(params)?;
+
+        let expired = self.by_root(
+            client_leaf("client-expired", (now - 2 * day, now - day))?,
+            KeyPair::generate()?,
+        )?;
+        let later = (now + day, now + 366 * day);
+        let not_yet_valid = self.by_root(
+            client_leaf("client-not-yet-valid", later)?,
+            KeyPair::generate()?,
+        )?;
+        let mut params = client_leaf("client-wrong-eku", usual)?;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let wrong_eku = self.by_root(params, KeyPair::generate()?)?;
+
+        let mut params = client_leaf("client-revoked", usual)?;
+        let revoked_serial = random_serial()?;
+        params.serial_number = Some(revoked_serial.clone());
+        let revoked = self.by_root(params, KeyPair::generate()?)?;
+        let same_name_other_ca = issue(
+            &client_leaf("client-same-name-other-ca", usual)?,
+            &KeyPair::generate()?,
+            &self.impostor.issuer(),
+            &[],
+        )?;
+        let oversized = oversized(domain, &self.root, usual)?;
+        Ok(Clients {
+            client,
+            client_via_intermediate,
+            self_signed_ca,
+            self_signed_leaf,
+            expired,
+            not_yet_valid,
+            wrong_eku,
+            revoked,
+            revoked_serial,
+            same_name_other_ca,
+            oversized,
+        })
     }
 }
 

@@ -43,6 +43,7 @@ pub mod origin_set;
 pub mod gcra;
 pub mod local_limiter;
 pub mod rate_headers;
+pub mod rate_key;
 pub mod rate_rules;
 pub mod redis_gcra;
 
@@ -84,8 +85,6 @@ pub use local_limiter::{LimiterError, LocalLimiter, DEFAULT_SHARDS};
 pub use rate_headers::{
     insert_rate_limit_headers, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET,
 };
-pub use rate_rules::{
-    combine, ip_key, key_for, HostFilter, HostKind, KeyPart, RateKey, RateRule, RateRules,
-    RequestFacts, RuleError, RuleId, RuleKey,
-};
+pub use rate_key::{ip_key, key_for, KeyPart, RateKey, RequestFacts, RuleKey};
+pub use rate_rules::{combine, HostFilter, HostKind, RateRule, RateRules, RuleError, RuleId};
 pub use redis_gcra::{decision_from_reply, ScriptReplyError, GCRA_LUA};

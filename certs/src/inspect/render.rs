@@ -200,6 +200,26 @@ impl Inspection {
     /// both credential bodies pretty-printed (named with
     /// [`Inspection::suggested_name`]) under headings saying where they go.
     pub fn render_text(&self) -> String {
+        let mut out = aligned(&self.report_rows());
+        for warning in self.warnings() {
+            out.push_str(&format!("warning: {}\n", shown(&warning)));
+        }
+        out.push_str(&self.credential_sections());
+        out
+    }
+
+    /// `("self-signed", "CA-signed")` or the reverse: this certificate's kind,
+    /// then the other one, as the report words them.
+    fn kinds(&self) -> (&'static str, &'static str) {
+        if self.self_signed {
+            ("self-signed", "CA-signed")
+        } else {
+            ("CA-signed", "self-signed")
+        }
+    }
+
+    /// The report's `label: value` rows, in the order they are printed.
+    fn report_rows(&self) -> [(&'static str, String); 23] {
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
         let list = |items: &[String]| {
             if items.is_empty() {
@@ -213,12 +233,8 @@ impl Inspection {
             Some(ekus) if ekus.is_empty() => "(empty extension)".to_owned(),
             Some(ekus) => ekus.join(", "),
         };
-        let (kind, other) = if self.self_signed {
-            ("self-signed", "CA-signed")
-        } else {
-            ("CA-signed", "self-signed")
-        };
-        let rows: [(&str, String); 23] = [
+        let (kind, _) = self.kinds();
+        [
             ("subject", or_empty(&self.subject_rfc4514)),
             ("subject_dn", or_empty(&self.subject_lines)),
             ("issuer", or_empty(&self.issuer_rfc4514)),
@@ -254,29 +270,13 @@ impl Inspection {
                 format!("{} ({kind})", self.registration_method()),
             ),
             ("credential name", self.suggested_name()),
-        ];
-        let width = rows
-            .iter()
-            .map(|(label, _)| label.len() + 1)
-            .max()
-            .unwrap_or(0);
+        ]
+    }
 
-        let mut out = String::new();
-        for (label, value) in &rows {
-            // Only subject_dn has several lines; they line up under the first.
-            for (i, line) in value.split('\n').enumerate() {
-                let label = if i == 0 {
-                    format!("{label}:")
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!("{label:<width$} {}\n", shown(line)));
-            }
-        }
-        for warning in self.warnings() {
-            out.push_str(&format!("warning: {}\n", shown(&warning)));
-        }
-
+    /// Both credential bodies, each under a heading naming its method, whether
+    /// it applies to this certificate, and the endpoint it is sent to.
+    fn credential_sections(&self) -> String {
+        let (kind, other) = self.kinds();
         let name = self.suggested_name();
         let applies = |method: &str| {
             if method == self.registration_method() {
@@ -285,11 +285,11 @@ impl Inspection {
                 format!("only for a {other} certificate")
             }
         };
-        out.push_str(&format!(
+        let mut out = format!(
             "\nCredential for {SELF_SIGNED_METHOD} ({}), {CREDENTIALS_ENDPOINT}:\n{}\n",
             applies(SELF_SIGNED_METHOD),
             terminal_json(&self.registration_json_self_signed(&name)),
-        ));
+        );
         out.push_str(&format!(
             "\nCredential for {CA_SIGNED_METHOD} ({}), {CREDENTIALS_ENDPOINT}:\n{}\n\
              (\"pem\" may replace \"subject_dn\": the provider then reads the DN from the \
@@ -299,6 +299,29 @@ impl Inspection {
         ));
         out
     }
+}
+
+/// `label: value` lines with the values lined up one column after the
+/// longest label.
+fn aligned(rows: &[(&str, String)]) -> String {
+    let width = rows
+        .iter()
+        .map(|(label, _)| label.len() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in rows {
+        // Only subject_dn has several lines; they line up under the first.
+        for (i, line) in value.split('\n').enumerate() {
+            let label = if i == 0 {
+                format!("{label}:")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!("{label:<width$} {}\n", shown(line)));
+        }
+    }
+    out
 }
 
 /// Whether the newline-separated subject uses anything beyond the plain
