@@ -92,3 +92,24 @@ async fn connect(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
         Err(_) => Err(format!("connect {addr}: timed out after {timeout:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_added_by_a_reload_is_pending_not_failing() {
+        let r = Readiness::default();
+        let one = ["a.example".to_owned()];
+        let two = ["a.example".to_owned(), "b.example".to_owned()];
+        // Before the first round nothing is known: not ready.
+        assert!(r.check(&one).is_err());
+        r.record("a.example", Ok(()));
+        assert!(r.check(&one).is_ok());
+        // A reload adds b.example: not probed yet, still ready.
+        assert!(r.check(&two).is_ok());
+        r.record("b.example", Err("connect refused".into()));
+        let failing = r.check(&two).unwrap_err();
+        assert_eq!(failing, vec!["b.example: connect refused".to_owned()]);
+    }
+}

@@ -84,7 +84,10 @@ async fn silent_tls_connections_no_longer_lock_out_other_clients() {
     // The HTTP/2 ones (three silent, one half preface) by the first-request timer; the HTTP/1.1
     // ones by it or, at the same instant, by hyper's own header timeout.
     let m = g.metrics().await;
-    let closed = metric(&m, "mtls_gateway_connections_closed_total{reason=\"no_request\"}");
+    let closed = metric(
+        &m,
+        "mtls_gateway_connections_closed_total{reason=\"no_request\"}",
+    );
     assert!(closed >= 4.0, "{m}");
 }
 

@@ -137,6 +137,18 @@ impl Metrics {
             CLIENT_CERT_TOO_LARGE,
             "Requests refused because the encoded client certificate exceeds 4096 bytes"
         );
+        reg!(
+            r,
+            self.active_connections,
+            ACTIVE_CONNECTIONS,
+            "Open client connections"
+        );
+        reg!(
+            r,
+            self.connections_refused,
+            CONNECTIONS_REFUSED,
+            "Connections closed at accept, by reason"
+        );
     }
 
     fn register_requests(&mut self) {
@@ -170,18 +182,6 @@ impl Metrics {
             self.refusals,
             REFUSALS,
             "Requests answered by the gateway itself, by refusal kind and whose fault it was"
-        );
-        reg!(
-            r,
-            self.active_connections,
-            ACTIVE_CONNECTIONS,
-            "Open client connections"
-        );
-        reg!(
-            r,
-            self.connections_refused,
-            CONNECTIONS_REFUSED,
-            "Connections closed at accept, by reason"
         );
         reg!(
             r,
