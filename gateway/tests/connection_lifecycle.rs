@@ -266,3 +266,42 @@ async fn a_malformed_chunked_body_is_the_clients_fault() {
     );
     assert!(!m.contains("mtls_gateway_upstream_errors_total{"), "{m}");
 }
+
+#[tokio::test]
+async fn an_unknown_or_missing_server_name_gets_unrecognized_name() {
+    let g = Harness::start(Options::default()).await;
+    for (name, sni) in [("unknown.example.com", true), (DOMAIN, false)] {
+        let mut config = Client::new(DOMAIN, None, Proto::H1).config();
+        config.enable_sni = sni;
+        let tcp = TcpStream::connect(g.addr).await.unwrap();
+        let err = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from(name).unwrap(), tcp)
+            .await
+            .expect_err("no handshake without a served name");
+        let tls_err = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+            .cloned();
+        assert_eq!(
+            tls_err,
+            Some(rustls::Error::AlertReceived(
+                rustls::AlertDescription::UnrecognisedName
+            )),
+            "{name} sni={sni}: {err}"
+        );
+    }
+    // A served name still works on the same listener.
+    let r = Client::new(DOMAIN, None, Proto::H2)
+        .request(g.addr, Req::get(DOMAIN, "/x"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    let m = g.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "mtls_gateway_tls_handshakes_total{host_kind=\"domain\",outcome=\"unknown_sni\",version=\"unknown\",resumed=\"false\"}"
+        ),
+        2.0
+    );
+}

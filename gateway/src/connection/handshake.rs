@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use mtls_policies::HostKind;
 use rustls::pki_types::UnixTime;
-use rustls::server::Acceptor;
+use rustls::server::{Accepted, Acceptor};
 use rustls::HandshakeKind;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
-use tokio_rustls::LazyConfigAcceptor;
+use tokio_rustls::StartHandshake;
 
 use super::outcome::{HandshakeFailure, HandshakeOutcome};
 use super::{client_ip_value, Connection};
@@ -50,20 +51,52 @@ pub async fn accept_tls(
 
 type Handshake = (Option<Arc<Host>>, std::io::Result<TlsStream<TcpStream>>);
 
+/// A fatal `unrecognized_name` alert record (RFC 6066 §3), for a ClientHello naming no host we
+/// serve, or none.
+const UNRECOGNIZED_NAME_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70];
+
 /// Reads the ClientHello and runs the handshake with the config of the host it names. A name we
-/// don't serve gets a config that resolves no certificate, so rustls answers with an alert.
-async fn handshake(tcp: TcpStream, state: &State) -> std::io::Result<Handshake> {
-    let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
-    let sni = start
+/// don't serve is answered with an `unrecognized_name` alert before any handshake.
+async fn handshake(mut tcp: TcpStream, state: &State) -> std::io::Result<Handshake> {
+    let accepted = read_client_hello(&mut tcp).await?;
+    let sni = accepted
         .client_hello()
         .server_name()
         .map(|s| s.trim_end_matches('.').to_ascii_lowercase());
-    let host = sni.as_deref().and_then(|s| state.host(s)).cloned();
-    let config = host
-        .as_ref()
-        .map(|h| h.tls.clone())
-        .unwrap_or_else(crate::tls::refusing_config);
-    Ok((host, start.into_stream(config).await))
+    let Some(host) = sni.as_deref().and_then(|s| state.host(s)).cloned() else {
+        let _ = tcp.write_all(&UNRECOGNIZED_NAME_ALERT).await;
+        return Ok((None, Err(std::io::ErrorKind::NotFound.into())));
+    };
+    let config = host.tls.clone();
+    let start = StartHandshake::from_parts(accepted, tcp);
+    Ok((Some(host), start.into_stream(config).await))
+}
+
+/// Feeds the socket to a rustls `Acceptor` until a whole ClientHello has arrived (anything read
+/// past it stays buffered in the acceptor). A malformed one gets rustls' alert.
+async fn read_client_hello(tcp: &mut TcpStream) -> std::io::Result<Accepted> {
+    let mut acceptor = Acceptor::default();
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = tcp.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut read = &buf[..n];
+        while !read.is_empty() {
+            acceptor.read_tls(&mut read)?;
+        }
+        match acceptor.accept() {
+            Ok(Some(accepted)) => return Ok(accepted),
+            Ok(None) => continue,
+            Err((e, mut alert)) => {
+                let mut out = Vec::new();
+                let _ = alert.write(&mut out);
+                let _ = tcp.write_all(&out).await;
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+            }
+        }
+    }
 }
 
 /// The connection's facts, gathered once. On the alias the certificate's verdict comes from the

@@ -134,30 +134,6 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// A config for ClientHellos naming no host we serve: it resolves no certificate, so rustls ends
-/// the handshake with an alert instead of us silently closing the socket.
-pub fn refusing_config() -> Arc<ServerConfig> {
-    #[derive(Debug)]
-    struct NoCert;
-    impl ResolvesServerCert for NoCert {
-        fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-            None
-        }
-    }
-    static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut c = ServerConfig::builder_with_provider(provider())
-                .with_safe_default_protocol_versions()
-                .expect("aws-lc-rs supports the default protocol versions")
-                .with_no_client_auth()
-                .with_cert_resolver(Arc::new(NoCert));
-            c.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-            Arc::new(c)
-        })
-        .clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
