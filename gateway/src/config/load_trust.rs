@@ -106,7 +106,7 @@ impl Loader {
                 "the CRL of `{issuer}` is signed with an algorithm the gateway cannot verify, \
                  so every certificate of that CA would fail"
             ),
-            Err(e @ CrlSignatureError::Malformed(_)) => format!("not a usable CRL: {e}"),
+            Err(e @ CrlSignatureError::Malformed(_)) => e.to_string(),
         };
         self.error(key, format!("{}: {problem}", path.display()));
         false
