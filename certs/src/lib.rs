@@ -15,6 +15,8 @@
 //! - [`dn`]: RFC 4514 distinguished-name strings;
 //! - [`dn_match`]: distinguished names parsed and normalised, so that the
 //!   registry and deny list match a name however an operator spelled it;
+//! - [`crl`], [`crl_verify`]: signing development CRLs, and checking a CRL's signature
+//!   against the configured trust anchors when the configuration loads;
 //! - [`handshake_signatures!`]: the handshake-signature methods every rustls
 //!   certificate verifier of the workspace shares;
 //! - [`pki`], [`issued`], [`pki_files`]: a development PKI with one
@@ -28,6 +30,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod crl;
+pub mod crl_verify;
 pub mod dn;
 pub mod dn_match;
 mod dn_parse;
@@ -42,7 +45,8 @@ pub mod pki_files;
 mod profiles;
 pub mod thumbprint;
 
-pub use crl::{sign_crl, SignedCrl};
+pub use crl::{forge_crl, sign_crl, SignedCrl};
+pub use crl_verify::{crl_signer, CrlSignatureError, CrlSigner};
 pub use dn_match::{DnError, NormalizedDn};
 pub use encode::{escaped_pem, escaped_pem_len, pem, CLIENT_CERT_HEADER_LIMIT};
 pub use inspect::{inspect, inspect_pem, InspectError, Inspection, ValidityStatus};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use mtls_certs::{sign_crl, Issued};
+use mtls_certs::{forge_crl, sign_crl, Issued};
 use rustls::pki_types::ServerName;
 use support::*;
 use time::OffsetDateTime;
@@ -28,6 +28,20 @@ fn crl_pem(revoked: &[&Issued], next_update_in: time::Duration) -> String {
         now - time::Duration::days(2),
         now + next_update_in,
         1,
+    )
+    .unwrap()
+    .pem
+}
+
+/// A CRL under the root's exact name, signed by another key.
+fn forged_crl(revoked: &[&Issued]) -> String {
+    let now = OffsetDateTime::now_utc();
+    forge_crl(
+        &pki().root,
+        revoked,
+        now - time::Duration::minutes(1),
+        now + time::Duration::days(7),
+        2,
     )
     .unwrap()
     .pem
@@ -321,6 +335,101 @@ async fn stale_crl_fails_closed_under_enforce() {
     );
     let m = warn.metrics().await;
     assert!(m.contains("mtls_gateway_crl_next_update_timestamp_seconds{domain=\"auth.example.com\",issuer=\"CN=Example Root CA\"}"), "{m}");
+}
+
+#[tokio::test]
+async fn a_crl_signed_by_another_key_under_the_roots_name_is_refused_at_load() {
+    let p = pki();
+    let files = vec![
+        (
+            "root-crl.pem".to_owned(),
+            crl_pem(&[], time::Duration::days(7)),
+        ),
+        ("forged.pem".to_owned(), forged_crl(&[])),
+        (
+            "intermediate-crl.pem".to_owned(),
+            crl_by(&p.intermediate, &[]),
+        ),
+    ];
+    // The root's own CRL and an intermediate's (no client CA has its name) load.
+    let genuine = Prepared::new(Options {
+        files: files.clone(),
+        mtls_extra: "crl = [\"root-crl.pem\", \"intermediate-crl.pem\"]".into(),
+        ..Options::default()
+    })
+    .await;
+    if let Err(e) = mtls_gateway::config::load(&genuine.config_path) {
+        panic!("genuine CRLs refused: {e}");
+    }
+
+    let forged = Prepared::new(Options {
+        files,
+        mtls_extra: "crl = [\"root-crl.pem\", \"forged.pem\", \"intermediate-crl.pem\"]".into(),
+        ..Options::default()
+    })
+    .await;
+    let errors = match mtls_gateway::config::load(&forged.config_path) {
+        Ok(_) => panic!("a forged CRL was loaded"),
+        Err(e) => e.0,
+    };
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let e = &errors[0];
+    assert_eq!(e.key, "domain[0].mtls.crl[1]");
+    let file = forged.dir.path().join("forged.pem");
+    assert!(
+        e.problem.contains(&file.display().to_string()),
+        "the file is not named: {e}"
+    );
+    assert!(
+        e.problem.contains(
+            "the CRL's signature does not verify with the client CA `CN=Example Root CA`"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_crl_is_refused_on_reload_and_the_previous_one_keeps_serving() {
+    let p = pki();
+    let h = Harness::start(Options {
+        files: vec![("crl.pem".into(), p.root_crl_pem.clone())],
+        mtls_extra: "crl = [\"crl.pem\"]\nrevoked = \"flag\"".into(),
+        tables: "[reload]\ndebounce = \"50ms\"".into(),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(
+        verdict(&h, ClientCert::leaf(&p.client)).await,
+        ok("SUCCESS")
+    );
+    assert_eq!(
+        verdict(&h, ClientCert::leaf(&p.revoked)).await,
+        ok("FAILED:certificate revoked")
+    );
+
+    // The forgery un-revokes nobody and would fail every root-signed client if it were loaded.
+    std::fs::write(h.dir.path().join("crl.pem"), forged_crl(&[])).unwrap();
+    within_one_second(|| async {
+        h.metrics()
+            .await
+            .contains("mtls_gateway_config_reloads_total{kind=\"failure\"} 1")
+    })
+    .await;
+    assert_eq!(
+        verdict(&h, ClientCert::leaf(&p.client)).await,
+        ok("SUCCESS"),
+        "the forged CRL reached the verifier"
+    );
+    assert_eq!(
+        verdict(&h, ClientCert::leaf(&p.revoked)).await,
+        ok("FAILED:certificate revoked"),
+        "the previous CRL must still apply"
+    );
+    let m = h.metrics().await;
+    assert!(
+        !m.contains("mtls_gateway_config_reloads_total{kind=\"success\"} 1"),
+        "{m}"
+    );
 }
 
 /// Polls `probe` until it returns true or one second passes; returns how long it took.

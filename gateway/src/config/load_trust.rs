@@ -12,11 +12,14 @@ use super::load::{pem_problem, rfc3339, unix_now, Loader};
 use super::{MtlsConfig, DEFAULT_ALIAS_ROUTES};
 
 impl Loader {
+    /// The CRLs in `file`; each one issued under the name of a client CA in `anchors` must be
+    /// signed by that CA's key (see [`Loader::crl_signature`]).
     pub(super) fn crls(
         &mut self,
         key: &str,
         file: &str,
         stale: super::StaleCrlPolicy,
+        anchors: &[TrustAnchor<'static>],
     ) -> Vec<super::Crl> {
         use rustls_pki_types::CertificateRevocationListDer;
         let path = self.resolve(file);
@@ -47,6 +50,9 @@ impl Loader {
                 }
             };
             let (issuer, next_update) = crl_facts(&der);
+            if !self.crl_signature(key, &path, &issuer, &der, anchors) {
+                continue;
+            }
             if let Some(next) = next_update {
                 if next <= unix_now() {
                     let msg = format!(
@@ -69,6 +75,41 @@ impl Loader {
             });
         }
         out
+    }
+
+    /// Whether the CRL `der` (issued by `issuer`, from `path`) may be used: refused when client
+    /// CAs in `anchors` have its issuer's name and none of their keys signed it. webpki would
+    /// otherwise fail every chain under that name on the bad signature, so one bad file would
+    /// turn every client's verdict to `FAILED`. An issuer that is no anchor (an intermediate) is
+    /// left to webpki, which checks the signature when a chain uses the CRL.
+    fn crl_signature(
+        &mut self,
+        key: &str,
+        path: &Path,
+        issuer: &str,
+        der: &[u8],
+        anchors: &[TrustAnchor<'static>],
+    ) -> bool {
+        use mtls_certs::{CrlSignatureError, CrlSigner};
+        let algs = crate::tls::provider().signature_verification_algorithms.all;
+        let problem = match mtls_certs::crl_signer(der, anchors, algs) {
+            Ok(CrlSigner::Anchor(_) | CrlSigner::NotAnAnchor) => return true,
+            Err(CrlSignatureError::WrongKey { anchors: 1 }) => format!(
+                "the CRL's signature does not verify with the client CA `{issuer}` \
+                 (signed by another key under the same name?)"
+            ),
+            Err(CrlSignatureError::WrongKey { anchors: n }) => format!(
+                "the CRL's signature does not verify with any of the {n} client CAs named \
+                 `{issuer}` (signed by another key under the same name?)"
+            ),
+            Err(CrlSignatureError::UnsupportedAlgorithm) => format!(
+                "the CRL of `{issuer}` is signed with an algorithm the gateway cannot verify, \
+                 so every certificate of that CA would fail"
+            ),
+            Err(e @ CrlSignatureError::Malformed(_)) => e.to_string(),
+        };
+        self.error(key, format!("{}: {problem}", path.display()));
+        false
     }
 
     pub(super) fn anchors(&mut self, key: &str, file: &str) -> Vec<TrustAnchor<'static>> {
@@ -108,7 +149,8 @@ impl Loader {
         }
         let mut crls = Vec::new();
         for (i, f) in m.crl.iter().enumerate() {
-            crls.extend(self.crls(&format!("{mk}.crl[{i}]"), f, m.stale_crl));
+            let key = format!("{mk}.crl[{i}]");
+            crls.extend(self.crls(&key, f, m.stale_crl, &client_cas));
         }
         let registry = m
             .registry
