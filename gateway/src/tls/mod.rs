@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::server::{ResolvesServerCert, ServerSessionMemoryCache};
-use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::sign::SingleCertAndKey;
 use rustls::{CipherSuite, ServerConfig};
 
 pub use verifier::EdgeClientVerifier;
