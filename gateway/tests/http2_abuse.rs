@@ -72,9 +72,14 @@ impl Gateway {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the gateway did not start");
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the gateway did not start: {e}");
+            }
+        };
         Gateway {
             child,
             addr,
