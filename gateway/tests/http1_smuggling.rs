@@ -145,8 +145,9 @@ fn plain() -> Client {
 }
 
 /// The invariants every case shares: each request the upstream received was answered on the
-/// attacking connection, the hidden request was never forwarded, and a normal client on another
-/// connection is served right after.
+/// attacking connection (by the upstream, or by the gateway when forwarding failed part way), the
+/// hidden request was never forwarded, and a normal client on another connection is served right
+/// after.
 async fn assert_nothing_smuggled(h: &Harness, before: u64, x: &Exchange, case: &str) {
     let forwarded = h.upstream_requests() - before;
     let answered_by_upstream: Vec<serde_json::Value> = x
@@ -154,10 +155,9 @@ async fn assert_nothing_smuggled(h: &Harness, before: u64, x: &Exchange, case: &
         .iter()
         .filter_map(RawResponse::upstream_saw)
         .collect();
-    assert_eq!(
-        forwarded,
-        answered_by_upstream.len() as u64,
-        "{case}: the upstream received {forwarded} requests, the client saw answers to {:?}",
+    assert!(
+        answered_by_upstream.len() as u64 <= forwarded && forwarded <= x.responses.len() as u64,
+        "{case}: the upstream received {forwarded} requests, the client saw answers {:?}",
         x.statuses()
     );
     for seen in &answered_by_upstream {
