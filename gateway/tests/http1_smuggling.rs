@@ -452,9 +452,6 @@ async fn request_after_a_body_gets_every_check() {
 /// `temporarily_unavailable`, counted in `mtls_gateway_upstream_errors_total`), which would let any
 /// client raise the provider's error rate and its alerts at will.
 #[tokio::test]
-#[ignore = "defect: a client body that fails to decode (here bare-LF chunk lines) is answered 502 \
-            temporarily_unavailable and counted as upstream_errors{kind=\"request\"} by \
-            request::forward, which maps every UpstreamError::Request to UpstreamUnavailable"]
 async fn malformed_body_is_a_client_error() {
     let h = Harness::start(Options::default()).await;
     let raw = format!(

@@ -63,9 +63,4 @@ ALLOWED_TESTSSL_FINDINGS = {
 
 # Checks that fail today for a known reason. They are reported, and do not fail the run; when one
 # passes, the run says so, so that the entry can be removed.
-KNOWN_DEFECTS = {
-    "no-SNI and unknown-SNI refusals": (
-        "the gateway refuses ClientHellos for names it does not serve with access_denied (49), "
-        "the alert rustls sends when no certificate resolves, instead of unrecognized_name (112)"
-    ),
-}
+KNOWN_DEFECTS: dict = {}
